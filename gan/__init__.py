@@ -1,0 +1,1 @@
+"""A JAX/Flax GAN codebase: pure-functional players, one train step, one config per experiment."""
