@@ -1,0 +1,33 @@
+"""Defaults shared by every experiment; each experiment file overrides what it needs."""
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.batch_size = 64  # global, over all devices and processes
+  config.num_train_steps = 1000
+  config.loss = "non_saturating"  # see gan/losses.py
+  config.n_critic = 1  # D updates per G update, each on its own real batch
+  config.parallelism = "jit"  # "jit" (NamedSharding over a data mesh) or "pmap"
+
+  config.data = ml_collections.ConfigDict(dict(
+      name="digits",  # ring8 | grid25 | digits | tfds
+      tfds_name="", split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
+      image_size=32, center_crop=0, resize_method="bilinear", channels=0))
+
+  config.model = ml_collections.ConfigDict(dict(
+      z_dim=64,
+      generator=dict(name="dcgan", width=64),
+      discriminator=dict(name="dcgan", width=64)))
+
+  def adam(lr):
+    return dict(name="adam", lr=lr, b1=0.5, b2=0.999, schedule="constant", final_lr_fraction=0.0)
+  config.optim = ml_collections.ConfigDict(dict(g=adam(2e-4), d=adam(2e-4)))
+
+  # EMA of G's weights; decay 0 disables it (samples then come from the raw G).
+  config.ema = ml_collections.ConfigDict(dict(decay=0.0, start_step=0))
+  config.log = ml_collections.ConfigDict(dict(every_steps=100))
+  config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64))
+  config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
+  return config

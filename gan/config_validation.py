@@ -1,0 +1,94 @@
+"""Checks a config before any work is done, so a bad value fails in one line, not mid-run."""
+from __future__ import annotations
+
+from gan import factory, losses, models
+from gan.data import builtin
+from gan.errors import UserError
+
+REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "data",
+            "model", "optim", "ema", "log", "eval", "checkpoint")
+PARALLELISM = ("jit", "pmap")
+DATASETS = (*builtin.DATASETS, "tfds")
+
+
+def _fail(key: str, value, expected: str):
+  raise UserError(f"config.{key}={value!r} is not valid: expected {expected}")
+
+
+def _choice(config, key: str, choices):
+  value = _get(config, key)
+  if value not in choices:
+    _fail(key, value, "one of " + ", ".join(map(str, choices)))
+
+
+def _get(config, key: str):
+  node = config
+  for part in key.split("."):
+    if part not in node:
+      raise UserError(f"config.{key} is missing")
+    node = node[part]
+  return node
+
+
+def _int_at_least(config, key: str, minimum: int):
+  value = _get(config, key)
+  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    _fail(key, value, f"an integer >= {minimum}")
+
+
+def _number_in(config, key: str, low: float, high: float, *, closed_high=False):
+  value = _get(config, key)
+  ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value and (
+      value <= high if closed_high else value < high)
+  if not ok:
+    _fail(key, value, f"a number in [{low}, {high}{']' if closed_high else ')'}")
+
+
+def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
+  """Raises UserError naming the first bad key, its value and what was expected."""
+  for key in REQUIRED:
+    _get(config, key)
+  _int_at_least(config, "seed", 0)
+  _int_at_least(config, "batch_size", 1)
+  _int_at_least(config, "num_train_steps", 1)
+  _int_at_least(config, "n_critic", 1)
+  _choice(config, "loss", tuple(losses.LOSSES))
+  _choice(config, "parallelism", PARALLELISM)
+  if config.batch_size % (num_devices * process_count):
+    _fail("batch_size", config.batch_size,
+          f"a multiple of the number of devices ({num_devices * process_count})")
+
+  _choice(config, "data.name", DATASETS)
+  if config.data.name == "tfds" and not config.data.get("tfds_name"):
+    _fail("data.tfds_name", config.data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
+  if config.data.name == "tfds":
+    _int_at_least(config, "data.image_size", 8)
+
+  _int_at_least(config, "model.z_dim", 1)
+  _choice(config, "model.generator.name", tuple(models.GENERATORS))
+  _choice(config, "model.discriminator.name", tuple(models.DISCRIMINATORS))
+  is_points = config.data.name in ("ring8", "grid25")
+  for player in ("generator", "discriminator"):
+    name = config.model[player].name
+    if (name == "mlp") != is_points:
+      _fail(f"model.{player}.name", name,
+            "'mlp' for 2D data" if is_points else "an image model (not 'mlp') for image data")
+  pack = config.model.discriminator.get("pack", 1)
+  if pack < 1 or config.batch_size % (pack * num_devices * process_count):
+    _fail("model.discriminator.pack", pack, "a positive divisor of each device's batch")
+
+  for player in ("g", "d"):
+    _choice(config, f"optim.{player}.name", factory.OPTIMIZERS)
+    _number_in(config, f"optim.{player}.lr", 1e-12, 10.0)
+    _choice(config, f"optim.{player}.schedule", factory.SCHEDULES)
+    if config.optim[player].name == "adam":
+      _number_in(config, f"optim.{player}.b1", 0.0, 1.0)
+      _number_in(config, f"optim.{player}.b2", 0.0, 1.0)
+  _number_in(config, "ema.decay", 0.0, 1.0)
+  _int_at_least(config, "ema.start_step", 0)
+  _int_at_least(config, "log.every_steps", 1)
+  _int_at_least(config, "eval.every_steps", 1)
+  _int_at_least(config, "eval.num_samples", 1)
+  _int_at_least(config, "eval.grid_size", 1)
+  _int_at_least(config, "checkpoint.every_steps", 1)
+  _int_at_least(config, "checkpoint.max_to_keep", 1)

@@ -1,0 +1,41 @@
+"""Builds the GAN game (models, losses, optimizers) from a config."""
+from __future__ import annotations
+
+import optax
+
+from gan import losses, models
+from gan.steps import GANGame
+
+SCHEDULES = ("constant", "linear_decay", "cosine")
+OPTIMIZERS = ("adam", "sgd")
+
+
+def learning_rate(opt_config, num_steps: int):
+  """Constant, or decayed to `final_lr_fraction * lr` over the run (linearly or by a cosine)."""
+  lr, kind = opt_config.lr, opt_config.get("schedule", "constant")
+  final = lr * opt_config.get("final_lr_fraction", 0.0)
+  if kind == "constant":
+    return lr
+  if kind == "linear_decay":
+    return optax.linear_schedule(lr, final, num_steps)
+  return optax.cosine_decay_schedule(lr, num_steps, alpha=final / lr)
+
+
+def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:
+  """One player's optimizer: Adam(lr, b1, b2) (Kingma & Ba 2015) or SGD, with an optional schedule."""
+  lr = learning_rate(opt_config, num_steps)
+  if opt_config.name == "adam":
+    return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.get("eps", 1e-8))
+  return optax.sgd(lr, momentum=opt_config.get("momentum", 0.0) or None)
+
+
+def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame:
+  generator, discriminator = models.build(config.model, example_shape, axis_name=axis_name)
+  d_loss_fn, g_loss_fn = losses.get(config.loss)
+  return GANGame(
+      generator=generator, discriminator=discriminator,
+      g_optimizer=optimizer(config.optim.g, config.num_train_steps),
+      d_optimizer=optimizer(config.optim.d, config.num_train_steps * config.n_critic),
+      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn,
+      z_dim=config.model.z_dim, batch_size=config.batch_size, n_critic=config.n_critic,
+      num_classes=num_classes, ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)

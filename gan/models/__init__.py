@@ -1,0 +1,25 @@
+"""Generator and discriminator families, chosen by `config.model.{generator,discriminator}.name`.
+
+Every generator is called as `G(z, labels, train=...) -> x` and every discriminator as
+`D(x, labels, train=...) -> logits (B,)`; `labels` is ignored by unconditional models. Modules that
+normalise over the batch take `axis_name` so their statistics are cross-replica under pmap.
+"""
+from __future__ import annotations
+
+from gan.models import dcgan, mlp
+
+GENERATORS = {"mlp": mlp.MLPGenerator, "dcgan": dcgan.DCGANGenerator}
+DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator}
+
+
+def build(model_config, example_shape, *, axis_name=None):
+  """Returns `(generator, discriminator)` Flax modules for data of shape `example_shape`."""
+  g_kwargs = {k: v for k, v in model_config.generator.items() if k != "name"}
+  d_kwargs = {k: v for k, v in model_config.discriminator.items() if k != "name"}
+  g_cls = GENERATORS[model_config.generator.name]
+  d_cls = DISCRIMINATORS[model_config.discriminator.name]
+  if g_cls is dcgan.DCGANGenerator:
+    g_kwargs.update(resolution=example_shape[0], channels=example_shape[-1])
+  else:
+    g_kwargs.update(out_dim=example_shape[-1])
+  return g_cls(axis_name=axis_name, **g_kwargs), d_cls(axis_name=axis_name, **d_kwargs)

@@ -1,0 +1,53 @@
+"""Drawing samples from a generator, in the training loop's evaluation and from saved runs."""
+from __future__ import annotations
+
+import functools
+
+import jax
+import ml_collections
+import numpy as np
+
+from gan import checkpointing, factory
+from gan.errors import UserError
+
+
+@functools.lru_cache(maxsize=8)
+def _jitted_generate(game):
+  return jax.jit(functools.partial(game.generate, train=False))
+
+
+def generate(game, g_params, g_collections, num: int, seed: int, *, chunk: int = 1000) -> np.ndarray:
+  """`num` samples (float32, data space) for the noise drawn from `jax.random.PRNGKey(seed)`.
+
+  All `num` latents are drawn at once from that key, then generated `chunk` at a time (G runs in eval
+  mode, so a sample does not depend on the others), so the same seed always gives the same samples.
+  """
+  z, y = game.sample_latents(jax.random.PRNGKey(seed), num)
+  fn = _jitted_generate(game)
+  parts = [np.asarray(fn(g_params, g_collections, z[i:i + chunk], y[i:i + chunk]))
+           for i in range(0, num, chunk)]
+  return np.concatenate(parts).astype(np.float32)
+
+
+def sampling_params(config, state):
+  """The EMA generator when the config has EMA, else the raw generator."""
+  return state.ema_params if config.ema.decay > 0 else state.g_params
+
+
+def load_run(workdir: str, step: int | None = None):
+  """`(config, meta, game, state)` of a saved run's checkpoint (default: the latest), on one device."""
+  ckpt = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000)
+  if ckpt.latest_step() is None:
+    raise UserError(f"no checkpoint found in {ckpt.directory} (is --workdir the directory of a run?)")
+  if step is not None and step not in ckpt.manager.all_steps():
+    raise UserError(f"--checkpoint_step={step} not found in {ckpt.directory}; "
+                    f"saved steps: {sorted(ckpt.manager.all_steps())}")
+  config_dict, meta = ckpt.read_config(step)
+  config = ml_collections.ConfigDict(config_dict)
+  game = factory.build_game(config, example_shape=tuple(meta["example_shape"]),
+                            num_classes=meta["num_classes"])
+  template = jax.eval_shape(lambda: game.init(jax.random.PRNGKey(0),
+                                              np.zeros((config.batch_size, *meta["example_shape"]), np.float32)))
+  state, _, _ = ckpt.restore(template, step)
+  ckpt.close()
+  return config, meta, game, state

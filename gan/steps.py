@@ -1,0 +1,155 @@
+"""The GAN game: one pure train step (n_critic D updates, one G update, EMA), written once.
+
+`GANGame.train_step(state, batch, axis_name=None)` is a plain function of arrays. With
+`axis_name=None` it computes on the global batch and `jax.jit` may shard it over devices; with an
+axis name (under `jax.pmap`) it sees its device's slice and averages gradients, metrics and batch
+statistics over the axis. Noise is drawn for the whole global batch from one key and sliced per device,
+so the numbers do not depend on the number of devices.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from gan.state import GANState
+
+
+@dataclasses.dataclass(frozen=True)
+class GANGame:
+  generator: nn.Module
+  discriminator: nn.Module
+  g_optimizer: optax.GradientTransformation
+  d_optimizer: optax.GradientTransformation
+  d_loss_fn: Callable[[jax.Array, jax.Array], jax.Array]
+  g_loss_fn: Callable[[jax.Array, jax.Array], jax.Array]
+  z_dim: int
+  batch_size: int  # global
+  n_critic: int = 1
+  num_classes: int | None = None
+  ema_decay: float = 0.0  # 0 disables EMA (ema_params then follow the raw G)
+  ema_start_step: int = 0
+
+  # ---------------------------------------------------------------- latents
+  def sample_latents(self, key, num: int):
+    """Normal noise (num, z_dim) and, for labelled data, uniform class labels (num,)."""
+    z_key, y_key = jax.random.split(key)
+    z = jax.random.normal(z_key, (num, self.z_dim))
+    if self.num_classes:
+      y = jax.random.randint(y_key, (num,), 0, self.num_classes)
+    else:
+      y = jnp.zeros((num,), jnp.int32)
+    return z, y
+
+  def _local_latents(self, key, local_batch: int, axis_name):
+    """This device's rows of the global batch's latents."""
+    z, y = self.sample_latents(key, self.batch_size)
+    if axis_name is None:
+      return z, y
+    start = lax.axis_index(axis_name) * local_batch
+    return (lax.dynamic_slice_in_dim(z, start, local_batch),
+            lax.dynamic_slice_in_dim(y, start, local_batch))
+
+  # ---------------------------------------------------------------- init
+  def init(self, key, example_x) -> GANState:
+    """Initial state; `example_x` is one batch of real data (only its shape is used)."""
+    g_key, d_key, rng = jax.random.split(key, 3)
+    z, y = self.sample_latents(g_key, example_x.shape[0])
+    g_vars = self.generator.init(g_key, z, y, train=False)
+    d_vars = self.discriminator.init(d_key, example_x, y, train=False)
+    g_params, g_collections = g_vars["params"], {k: v for k, v in g_vars.items() if k != "params"}
+    d_params, d_collections = d_vars["params"], {k: v for k, v in d_vars.items() if k != "params"}
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        g_params=g_params, d_params=d_params,
+        g_opt_state=self.g_optimizer.init(g_params),
+        d_opt_state=self.d_optimizer.init(d_params),
+        ema_params=jax.tree.map(jnp.copy, g_params),  # a distinct buffer: the state is donated
+        g_collections=g_collections, d_collections=d_collections,
+        rng=rng)
+
+  # ---------------------------------------------------------------- players
+  def generate(self, g_params, g_collections, z, y, *, train: bool = False):
+    """Samples in data space. In eval mode BN uses G's running statistics."""
+    if train:
+      x, _ = self.generator.apply({"params": g_params, **g_collections}, z, y, train=True,
+                                  mutable=list(g_collections))
+      return x
+    return self.generator.apply({"params": g_params, **g_collections}, z, y, train=False)
+
+  def _discriminate(self, d_params, d_collections, x, y):
+    """D's logits in train mode, and its updated collections (batch statistics)."""
+    logits, new = self.discriminator.apply({"params": d_params, **d_collections}, x, y, train=True,
+                                           mutable=list(d_collections))
+    return logits, {**d_collections, **new}
+
+  def _d_update(self, state: GANState, real, real_y, key, axis_name):
+    z, y = self._local_latents(key, real.shape[0], axis_name)
+    fake = lax.stop_gradient(self.generate(state.g_params, state.g_collections, z, y, train=True))
+
+    def loss_fn(d_params):
+      real_logits, collections = self._discriminate(d_params, state.d_collections, real, real_y)
+      fake_logits, collections = self._discriminate(d_params, collections, fake, y)
+      return self.d_loss_fn(real_logits, fake_logits), (real_logits, fake_logits, collections)
+
+    (loss, (real_logits, fake_logits, collections)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(state.d_params)
+    if axis_name is not None:
+      grads = lax.pmean(grads, axis_name)
+    updates, opt_state = self.d_optimizer.update(grads, state.d_opt_state, state.d_params)
+    metrics = {"d_loss": loss, "d_real_logit": jnp.mean(real_logits),
+               "d_fake_logit": jnp.mean(fake_logits), "d_grad_norm": optax.tree.norm(grads)}
+    state = state.replace(d_params=optax.apply_updates(state.d_params, updates),
+                          d_opt_state=opt_state, d_collections=collections)
+    return state, metrics
+
+  def _g_update(self, state: GANState, local_batch: int, key, axis_name):
+    z, y = self._local_latents(key, local_batch, axis_name)
+
+    def loss_fn(g_params):
+      variables = {"params": g_params, **state.g_collections}
+      fake, new = self.generator.apply(variables, z, y, train=True, mutable=list(state.g_collections))
+      fake_logits, _ = self._discriminate(state.d_params, state.d_collections, fake, y)
+      return self.g_loss_fn(None, fake_logits), {**state.g_collections, **new}
+
+    (loss, collections), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    if axis_name is not None:
+      grads = lax.pmean(grads, axis_name)
+    updates, opt_state = self.g_optimizer.update(grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, updates)
+    state = state.replace(g_params=g_params, g_opt_state=opt_state, g_collections=collections)
+    return state, {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
+
+  def _ema_update(self, state: GANState) -> GANState:
+    """Exponential moving average of G's weights (Karras et al. 2018; Yazıcı et al. 2019)."""
+    if self.ema_decay == 0.0:
+      return state.replace(ema_params=jax.tree.map(jnp.copy, state.g_params))
+    averaged = optax.incremental_update(state.g_params, state.ema_params, 1.0 - self.ema_decay)
+    started = state.step >= self.ema_start_step
+    ema = jax.tree.map(lambda a, p: jnp.where(started, a, p), averaged, state.g_params)
+    return state.replace(ema_params=ema)
+
+  # ---------------------------------------------------------------- the step
+  def train_step(self, state: GANState, batch: dict[str, Any], *, axis_name: str | None = None):
+    """One GAN iteration. `batch["x"]`: (n_critic, local_batch, ...) real data, one slice per D update.
+
+    Returns the new state and scalar metrics (averaged over the D updates and over devices).
+    """
+    rng, step_key = jax.random.split(state.rng)
+    d_metrics = []
+    for i in range(self.n_critic):
+      state, m = self._d_update(state, batch["x"][i], batch["label"][i],
+                                jax.random.fold_in(step_key, i), axis_name)
+      d_metrics.append(m)
+    state, g_metrics = self._g_update(state, batch["x"].shape[1],
+                                      jax.random.fold_in(step_key, self.n_critic), axis_name)
+    state = self._ema_update(state.replace(step=state.step + 1, rng=rng))
+    metrics = {**jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics), **g_metrics}
+    if axis_name is not None:
+      metrics = lax.pmean(metrics, axis_name)
+    return state, metrics

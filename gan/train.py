@@ -1,0 +1,152 @@
+"""The training loop: build everything from the config, restore, step, log, evaluate, save.
+
+Rerunning with the same workdir resumes from the latest checkpoint and continues bit-exactly: the
+state holds the RNG and the input is a function of (seed, step).
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from gan import checkpointing, config_validation, factory, parallel, sampling
+from gan.data import Prefetcher, get_dataset
+from gan.errors import UserError
+from gan.evaluation import Evaluator
+from gan.metric_logging import MetricLogger
+
+# Keys that may change between a run and its resumption; anything else must match the checkpoint.
+RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint")
+
+
+class StopSignal:
+  """Turns SIGTERM/SIGINT into a flag checked between steps, so the loop can save and exit cleanly."""
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.received = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
+def check_resumable(saved: dict, config: dict, directory: str) -> None:
+  """Refuses to resume a checkpoint written with a different config (other than RESUMABLE_CHANGES)."""
+  saved, current = _flatten(saved), _flatten(config)
+  changed = sorted(k for k in saved.keys() | current.keys()
+                   if k.split(".")[0] not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
+  if changed:
+    shown = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed[:5])
+    raise UserError(f"the checkpoints in {directory} were written with a different config ({shown}); "
+                    "use a new --workdir or the same config")
+
+
+def real_batches(dataset, n_critic: int):
+  """Batch for train step `s`: the n_critic dataset batches s*n_critic ... s*n_critic+n_critic-1, stacked."""
+  def make(step):
+    parts = [dataset.get_batch(step * n_critic + i) for i in range(n_critic)]
+    return {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+  return make
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
+  config_validation.validate(config, num_devices=jax.local_device_count(),
+                             process_count=jax.process_count())
+  dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size,
+                        process_index=jax.process_index(), process_count=jax.process_count())
+  axis_name = parallel.PMAP_AXIS if config.parallelism == "pmap" else None
+  game = factory.build_game(config, example_shape=dataset.example_shape,
+                            num_classes=dataset.num_classes, axis_name=axis_name)
+  par = parallel.make(config.parallelism, game.train_step)
+  config_dict = config.to_dict()
+  meta = {"example_shape": list(dataset.example_shape), "num_classes": dataset.num_classes,
+          "kind": dataset.kind}
+
+  ckpt_dir = os.path.join(workdir, "checkpoints")
+  if os.path.isdir(ckpt_dir):  # check before writing anything to the workdir
+    reader = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=config.checkpoint.max_to_keep)
+    if reader.latest_step() is not None:
+      check_resumable(reader.read_config()[0], config_dict, reader.directory)
+    reader.close()
+
+  make_batch = real_batches(dataset, config.n_critic)
+  initial = game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0])
+  ckpt = checkpointing.Checkpointer(workdir, every_steps=config.checkpoint.every_steps,
+                                    max_to_keep=config.checkpoint.max_to_keep)
+  start = ckpt.latest_step()
+  if start is not None:
+    logging.info("Resuming from %s/%d", ckpt.directory, start)
+    restored, _, _ = ckpt.restore(par.abstract_state(initial))
+    state = par.put_state(restored)
+  else:
+    start = 0
+    state = par.put_state(initial)
+
+  is_main = jax.process_index() == 0
+  logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
+  evaluator = Evaluator(config, game, dataset, workdir)
+  prefetcher = Prefetcher(lambda s: par.put_batch(make_batch(s)), start=start)
+  eval_metrics, previous_metrics, step = {}, None, start
+
+  def evaluate(step, state):
+    logical = par.get_state(state)
+    metrics = evaluator(step, sampling.sampling_params(config, logical), logical.g_collections,
+                        write_files=is_main)
+    logger.write(step, {f"eval/{k}": v for k, v in metrics.items()})
+    logging.info("eval step %d: %s", step, metrics)
+    return metrics
+
+  with StopSignal() as stop:
+    try:
+      while step < config.num_train_steps and stop.received is None:
+        state, metrics = par.step(state, prefetcher.get(step))
+        if previous_metrics is not None:  # keep at most two steps in flight
+          jax.block_until_ready(previous_metrics)
+        previous_metrics = metrics
+        step += 1
+        if step % config.log.every_steps == 0 or step == start + 1:
+          scalars = jax.device_get(metrics)
+          logger.write(step, {f"train/{k}": v for k, v in scalars.items()})
+          logger.progress(step, scalars)
+        if step % config.eval.every_steps == 0:
+          eval_metrics = evaluate(step, state)
+        ckpt.save(step, par.get_state(state), config_dict, meta)
+      if stop.received:
+        logging.warning("Received %s: saving step %d and exiting.", stop.received, step)
+      elif step % config.eval.every_steps:
+        eval_metrics = evaluate(step, state)
+      if ckpt.latest_step() != step:
+        ckpt.save(step, par.get_state(state), config_dict, meta, force=True)
+    finally:
+      prefetcher.close()
+      ckpt.close()
+      logger.close()
+  if is_main:
+    logging.info("Done at step %d. Samples: %s  TensorBoard: tensorboard --logdir=%s  Checkpoints: %s",
+                 step, evaluator.samples_dir, workdir, ckpt.directory)
+  return par.get_state(state), eval_metrics

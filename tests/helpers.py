@@ -1,0 +1,60 @@
+"""Small configs and runners shared by the tests."""
+import jax
+import numpy as np
+
+from experiments import digits_dcgan, ring8
+from gan import factory, parallel
+from gan.data import get_dataset
+from gan.train import real_batches
+
+
+def sgd(config, lr=0.05):
+  """Plain SGD for equivalence tests: Adam's sign-like first steps amplify float reduction noise."""
+  for player in ("g", "d"):
+    config.optim[player].name = "sgd"
+    config.optim[player].lr = lr
+  return config
+
+
+def tiny_digits_config(**overrides):
+  """DCGAN on digits, small enough to step in milliseconds; BN in both players."""
+  config = digits_dcgan.get_config()
+  config.batch_size = 8
+  config.model.z_dim = 8
+  config.model.generator.width = 8
+  config.model.discriminator.width = 8
+  config.update(overrides)
+  return config
+
+
+def tiny_ring_config(**overrides):
+  config = ring8.get_config()
+  config.batch_size = 16
+  config.model.generator.hidden = (16, 16)
+  config.model.discriminator.hidden = (16, 16)
+  config.update(overrides)
+  return config
+
+
+def run_steps(config, num_steps, *, mode="jit", devices=None, cross_replica_bn=True):
+  """Trains `num_steps` in-process; returns (logical final state, list of per-step metric dicts).
+
+  `cross_replica_bn=False` (pmap only) builds the models without the axis name: per-device batch norm.
+  """
+  dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
+  game = factory.build_game(config, example_shape=dataset.example_shape,
+                            num_classes=dataset.num_classes,
+                            axis_name=parallel.PMAP_AXIS if mode == "pmap" and cross_replica_bn else None)
+  par = parallel.make(mode, game.train_step, devices)
+  make_batch = real_batches(dataset, config.n_critic)
+  state = par.put_state(game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0]))
+  history = []
+  for step in range(num_steps):
+    state, metrics = par.step(state, par.put_batch(make_batch(step)))
+    history.append(jax.device_get(metrics))  # blocks: keeps one step in flight (shared/DESIGN.md)
+  return jax.device_get(par.get_state(state)), history
+
+
+def assert_trees_close(a, b, rtol=1e-4, atol=1e-5):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol),
+               a, b)
