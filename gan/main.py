@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow (TFDS, TensorBoard writer) start-up noise
+
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -48,10 +50,14 @@ def parse_flags(argv):
     fail(f"--config file {path!r} not found")
   try:
     rest = FLAGS(argv)
-  except flags.Error as e:  # unknown --config.key, bad value type, unknown flag
+  except flags.Error as e:  # bad value type, unknown flag
     fail(str(e).splitlines()[0])
+  except (AttributeError, KeyError) as e:  # --config.key=value for a key the config does not have
+    key = str(e).strip("\"'")
+    overrides = [a.split("=")[0] for a in argv if a.startswith("--config.") and key in a.split("=")[0]]
+    fail(f"unknown config key {overrides[0] if overrides else key!r}: {path} defines no such key")
   except Exception as e:  # pylint: disable=broad-except  (an error inside the config file itself)
-    fail(f"could not load --config={argv and path}: {type(e).__name__}: {e}")
+    fail(f"could not load --config={path}: {type(e).__name__}: {e}")
   if not FLAGS.workdir:
     fail("--workdir is required")
   return rest
@@ -65,11 +71,20 @@ def _maybe_initialize_distributed():
     jax.distributed.initialize()
 
 
+class _QuietLibraries:
+  """Drops INFO lines from orbax and clu (one per checkpoint file / scalar); warnings still pass."""
+  PATHS = ("/orbax/", "/clu/", "/absl/logging", "/jax/_src/xla_bridge")
+
+  def filter(self, record):
+    return record.levelno > 20 or not any(p in record.pathname for p in self.PATHS)
+
+
 def main(argv):
   if len(argv) > 1:
     fail(f"unexpected arguments: {' '.join(argv[1:])}")
   from gan import train  # pylint: disable=g-import-not-at-top  (imports jax only after flag checks)
   logging.set_verbosity(logging.INFO)
+  logging.get_absl_handler().addFilter(_QuietLibraries())
   _maybe_initialize_distributed()
   try:
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)

@@ -6,7 +6,6 @@ import os
 import time
 
 from absl import logging
-from clu import metric_writers
 
 
 class MetricLogger:
@@ -14,6 +13,7 @@ class MetricLogger:
     self.enabled = enabled
     self.total_steps = total_steps
     self.jsonl_path = os.path.join(workdir, "metrics.jsonl")
+    from clu import metric_writers  # pylint: disable=g-import-not-at-top  (imports TensorFlow)
     self.writer = metric_writers.create_default_writer(workdir, just_logging=not enabled)
     self._last_time, self._last_step = time.time(), start_step
 

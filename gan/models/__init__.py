@@ -14,8 +14,10 @@ DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator
 
 def build(model_config, example_shape, *, axis_name=None):
   """Returns `(generator, discriminator)` Flax modules for data of shape `example_shape`."""
-  g_kwargs = {k: v for k, v in model_config.generator.items() if k != "name"}
-  d_kwargs = {k: v for k, v in model_config.discriminator.items() if k != "name"}
+  # Lists (a config read back from a checkpoint's JSON) become tuples: module fields must be hashable.
+  def kwargs(section):
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k != "name"}
+  g_kwargs, d_kwargs = kwargs(model_config.generator), kwargs(model_config.discriminator)
   g_cls = GENERATORS[model_config.generator.name]
   d_cls = DISCRIMINATORS[model_config.discriminator.name]
   if g_cls is dcgan.DCGANGenerator:

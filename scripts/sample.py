@@ -1,0 +1,54 @@
+"""Writes samples of a trained run's generator to a .npy file.
+
+  python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S]
+
+Uses the latest checkpoint (or --checkpoint_step) and the EMA generator when the run's config has EMA.
+Output: float32 in data space, (N, 2) for 2D data or (N, H, W, C) in [-1, 1] for images. The noise
+comes from --seed alone, so the same checkpoint and seed always give the same samples.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+flags.DEFINE_string("workdir", None, "Run directory (the --workdir of gan.main).")
+flags.DEFINE_integer("num_samples", 10000, "Number of samples.")
+flags.DEFINE_string("output", None, "Output .npy path.")
+flags.DEFINE_integer("seed", 0, "Seed of the noise.")
+flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
+FLAGS = flags.FLAGS
+
+
+def fail(message):
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def main(argv):
+  del argv
+  if not FLAGS.workdir or not FLAGS.output:
+    fail("--workdir and --output are required")
+  if not os.path.isdir(FLAGS.workdir):
+    fail(f"--workdir={FLAGS.workdir!r} does not exist")
+  if FLAGS.num_samples < 1:
+    fail(f"--num_samples={FLAGS.num_samples} must be >= 1")
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from gan import sampling  # pylint: disable=g-import-not-at-top
+  from gan.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    config, _, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step)
+  except UserError as e:
+    fail(str(e))
+  samples = sampling.generate(game, sampling.sampling_params(config, state), state.g_collections,
+                              FLAGS.num_samples, seed=FLAGS.seed)
+  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+  np.save(FLAGS.output, samples)
+  print(f"wrote {samples.shape} {samples.dtype} samples of step {int(state.step)} to {FLAGS.output}")
+
+
+if __name__ == "__main__":
+  app.run(main)
