@@ -114,7 +114,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   eval_metrics, previous_metrics, step = {}, None, start
 
   def evaluate(step, state):
-    logical = par.get_state(state)
+    # This process's copy of the (replicated) state, so evaluation also works on multi-host runs.
+    logical = jax.tree.map(lambda x: x.addressable_data(0), par.get_state(state))
     metrics = evaluator(step, sampling.sampling_params(config, logical), logical.g_collections,
                         write_files=is_main)
     logger.write(step, {f"eval/{k}": v for k, v in metrics.items()})

@@ -1,0 +1,67 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan.models import dcgan, mlp
+from gan.models.layers import ConvTranspose4x4Stride2
+
+
+@pytest.mark.parametrize("shape,features", [((2, 5, 6, 3), 7), ((3, 4, 4, 16), 8)])
+def test_subpixel_conv_transpose_equals_flax_conv_transpose(shape, features):
+  x = jax.random.normal(jax.random.PRNGKey(0), shape)
+  ref, new = nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME"), ConvTranspose4x4Stride2(features)
+  variables = ref.init(jax.random.PRNGKey(1), x)
+  # Same parameter names, shapes and initial values: checkpoints are interchangeable.
+  jax.tree.map(np.testing.assert_array_equal, variables, new.init(jax.random.PRNGKey(1), x))
+  variables = {"params": {**variables["params"], "bias": jnp.arange(features, dtype=jnp.float32)}}
+  out_ref, out_new = ref.apply(variables, x), new.apply(variables, x)
+  assert out_new.shape == (shape[0], 2 * shape[1], 2 * shape[2], features)
+  np.testing.assert_allclose(out_new, out_ref, rtol=1e-5, atol=1e-5)
+
+  def grads(module):
+    return jax.grad(lambda v, x: jnp.sum(jnp.sin(module.apply(v, x))), argnums=(0, 1))(variables, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4),
+               grads(new), grads(ref))
+
+
+@pytest.mark.parametrize("resolution,channels", [(8, 1), (16, 3), (32, 3), (64, 1)])
+def test_dcgan_shapes_for_power_of_two_resolutions(resolution, channels):
+  g = dcgan.DCGANGenerator(resolution=resolution, channels=channels, width=4)
+  d = dcgan.DCGANDiscriminator(width=4)
+  z = jnp.ones((2, 5))
+  g_vars = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), z, None, train=False))
+  x = jax.eval_shape(lambda v: g.apply(v, z, None, train=False), g_vars)
+  assert x.shape == (2, resolution, resolution, channels)
+  d_vars = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(1), jnp.zeros(x.shape), None, train=False))
+  logits = jax.eval_shape(lambda v: d.apply(v, jnp.zeros(x.shape), None, train=False), d_vars)
+  assert logits.shape == (2,)
+  n = dcgan.num_resamplings(resolution)
+  assert sum("ConvTranspose" in k for k in g_vars["params"]) == n
+  assert sum(k.startswith("Conv_") for k in d_vars["params"]) == n
+
+
+def test_bench_network_widths():
+  """width=64 at 32x32 is the benchmark DCGAN: Dense -> 4x4x512, transposed convs 256, 128, 64."""
+  g = dcgan.DCGANGenerator(resolution=32, channels=3, width=64)
+  params = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), jnp.ones((1, 128)), None, train=False))["params"]
+  assert params["Dense_0"]["kernel"].shape == (128, 4 * 4 * 512)
+  assert [params[f"ConvTranspose_{i}"]["kernel"].shape[-1] for i in range(3)] == [256, 128, 64]
+
+
+@pytest.mark.parametrize("resolution", [4, 12, 48])
+def test_dcgan_rejects_other_resolutions(resolution):
+  with pytest.raises(ValueError, match="power-of-two"):
+    dcgan.num_resamplings(resolution)
+
+
+def test_mlp_discriminator_packing_groups_samples():
+  d = mlp.MLPDiscriminator(hidden=(8,), pack=4)
+  x = jax.random.normal(jax.random.PRNGKey(0), (12, 2))
+  variables = d.init(jax.random.PRNGKey(1), x)
+  assert variables["params"]["Dense_0"]["kernel"].shape == (8, 8)  # 4 samples x 2 coordinates
+  logits = d.apply(variables, x)
+  assert logits.shape == (3,)
+  # Group k sees samples 4k..4k+3 only.
+  np.testing.assert_allclose(d.apply(variables, x[4:8])[0], logits[1], rtol=1e-6)
