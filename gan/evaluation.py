@@ -24,9 +24,9 @@ class Evaluator:
 
   def __call__(self, step: int, g_params, g_collections, *, write_files: bool = True) -> dict:
     cfg = self.config.eval
-    num = cfg.num_samples if self.dataset.kind == "points" or self.config.data.name == "digits" else cfg.grid_size
-    samples = sampling.generate(self.game, g_params, g_collections, max(num, cfg.grid_size),
-                                seed=self.config.seed)
+    has_sample_metrics = self.dataset.kind == "points" or self.config.data.name == "digits"
+    num = max(cfg.num_samples, cfg.grid_size) if has_sample_metrics else cfg.grid_size
+    samples = sampling.generate(self.game, g_params, g_collections, num, seed=self.config.seed)
     metrics = {}
     path = os.path.join(self.samples_dir, f"step_{step:07d}.png")
     if self.dataset.kind == "points":
