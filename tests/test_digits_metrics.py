@@ -3,7 +3,6 @@ import math
 import os
 
 import jax
-
 import numpy as np
 
 from gan.data.builtin import load_digits
