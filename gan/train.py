@@ -55,10 +55,17 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def check_resumable(saved: dict, config: dict, directory: str) -> None:
-  """Refuses to resume a checkpoint written with a different config (other than RESUMABLE_CHANGES)."""
+  """Refuses to resume a checkpoint written with a different config (other than RESUMABLE_CHANGES).
+
+  `num_train_steps` may change only while every learning rate is constant: a decaying schedule is a
+  function of the total number of steps, so changing it would change the run's past.
+  """
   saved, current = _flatten(saved), _flatten(config)
+  scheduled = any(v not in (None, "constant") for k, v in current.items()
+                  if k.startswith("optim.") and k.endswith(".schedule"))
+  resumable = set(RESUMABLE_CHANGES) - ({"num_train_steps"} if scheduled else set())
   changed = sorted(k for k in saved.keys() | current.keys()
-                   if k.split(".")[0] not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
+                   if k.split(".")[0] not in resumable and saved.get(k) != current.get(k))
   if changed:
     shown = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed[:5])
     raise UserError(f"the checkpoints in {directory} were written with a different config ({shown}); "

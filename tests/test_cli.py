@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 
 from gan import sampling
+from gan import train as train_lib
+from gan.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_RING = ["--config=experiments/ring8.py", "--config.batch_size=32",
              "--config.model.generator.hidden=(32,32)", "--config.model.discriminator.hidden=(32,32)",
              "--config.model.discriminator.pack=1", "--config.eval.num_samples=500",
              "--config.eval.every_steps=10", "--config.log.every_steps=5",
-             "--config.checkpoint.every_steps=10"]
+             "--config.checkpoint.every_steps=10", "--config.ema.start_step=0",
+             "--config.optim.g.schedule=constant", "--config.optim.d.schedule=constant"]
 
 
 def env():
@@ -105,6 +108,18 @@ def test_different_config_in_existing_workdir_is_refused_and_nothing_is_lost(str
   assert result.returncode == 2
   assert "error: the checkpoints in" in result.stderr and "'non_saturating' -> 'hinge'" in result.stderr
   assert sorted(os.listdir(straight_run / "checkpoints")) == before
+
+
+@pytest.mark.parametrize("schedule,refused", [("constant", False), ("linear_decay", True), ("cosine", True)])
+def test_num_train_steps_may_change_on_resume_only_with_constant_learning_rates(schedule, refused):
+  saved = {"num_train_steps": 100, "optim": {"g": {"schedule": "constant"}, "d": {"schedule": schedule}}}
+  longer = {**saved, "num_train_steps": 200}
+  train_lib.check_resumable(saved, saved, "DIR")  # the same config always resumes
+  if refused:
+    with pytest.raises(UserError, match=r"num_train_steps: 100 -> 200"):
+      train_lib.check_resumable(saved, longer, "DIR")
+  else:
+    train_lib.check_resumable(saved, longer, "DIR")
 
 
 @pytest.mark.parametrize("args,expected", [
