@@ -25,6 +25,16 @@ def base_config() -> ml_collections.ConfigDict:
     return dict(name="adam", lr=lr, b1=0.5, b2=0.999, schedule="constant", final_lr_fraction=0.0)
   config.optim = ml_collections.ConfigDict(dict(g=adam(2e-4), d=adam(2e-4)))
 
+  # Regularizers (gan/regularizers.py): each is off at weight/value 0, so one CLI value ablates it.
+  # `every` = k > 1: lazy regularization, applied every k-th D update and scaled by k (StyleGAN2).
+  config.regularizers = ml_collections.ConfigDict(dict(
+      r1=dict(weight=0.0, every=1),  # gamma of Mescheder et al. 2018 on real data
+      r2=dict(weight=0.0, every=1),  # the same on generated data
+      wgan_gp=dict(weight=0.0, every=1, one_sided=False),  # lambda of Gulrajani et al. 2017 (10)
+      dragan=dict(weight=0.0, every=1, perturbation=0.5),  # lambda of Kodali et al. 2017 (10)
+      weight_clip=dict(value=0.0),  # WGAN's c (0.01); clips every D parameter after its update
+      orthogonal=dict(weight=0.0)))  # BigGAN's orthogonal regularization strength for G (1e-4)
+
   # EMA of G's weights; decay 0 disables it (samples then come from the raw G).
   config.ema = ml_collections.ConfigDict(dict(decay=0.0, start_step=0))
   config.log = ml_collections.ConfigDict(dict(every_steps=100))

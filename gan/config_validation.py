@@ -1,12 +1,12 @@
 """Checks a config before any work is done, so a bad value fails in one line, not mid-run."""
 from __future__ import annotations
 
-from gan import factory, losses, models
+from gan import factory, losses, models, regularizers
 from gan.data import builtin
 from gan.errors import UserError
 
 REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "data",
-            "model", "optim", "ema", "log", "eval", "checkpoint")
+            "model", "optim", "regularizers", "ema", "log", "eval", "checkpoint")
 PARALLELISM = ("jit", "pmap")
 DATASETS = (*builtin.DATASETS, "tfds")
 
@@ -84,6 +84,12 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
     if config.optim[player].name == "adam":
       _number_in(config, f"optim.{player}.b1", 0.0, 1.0)
       _number_in(config, f"optim.{player}.b2", 0.0, 1.0)
+  for name in regularizers.PENALTY_FUNCTIONS:
+    _number_in(config, f"regularizers.{name}.weight", 0.0, float("inf"))
+    _int_at_least(config, f"regularizers.{name}.every", 1)
+  _number_in(config, "regularizers.dragan.perturbation", 0.0, float("inf"))
+  _number_in(config, "regularizers.weight_clip.value", 0.0, float("inf"))
+  _number_in(config, "regularizers.orthogonal.weight", 0.0, float("inf"))
   _number_in(config, "ema.decay", 0.0, 1.0)
   _int_at_least(config, "ema.start_step", 0)
   _int_at_least(config, "log.every_steps", 1)

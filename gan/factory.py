@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import optax
 
-from gan import losses, models
+from gan import losses, models, regularizers
 from gan.steps import GANGame
 
 SCHEDULES = ("constant", "linear_decay", "cosine")
@@ -38,4 +38,7 @@ def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame
       d_optimizer=optimizer(config.optim.d, config.num_train_steps * config.n_critic),
       d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn,
       z_dim=config.model.z_dim, batch_size=config.batch_size, n_critic=config.n_critic,
-      num_classes=num_classes, ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+      num_classes=num_classes, ema_decay=config.ema.decay, ema_start_step=config.ema.start_step,
+      d_penalties=regularizers.gradient_penalties(config),
+      d_weight_clip=float(config.regularizers.weight_clip.value),
+      g_orthogonal_weight=float(config.regularizers.orthogonal.weight))

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from gan import regularizers
 from gan.state import GANState
 
 
@@ -34,6 +35,9 @@ class GANGame:
   num_classes: int | None = None
   ema_decay: float = 0.0  # 0 disables EMA (ema_params then follow the raw G)
   ema_start_step: int = 0
+  d_penalties: tuple[regularizers.GradientPenalty, ...] = ()  # added to D's loss (gan/regularizers.py)
+  d_weight_clip: float = 0.0  # WGAN weight clipping of D's parameters; 0 disables it
+  g_orthogonal_weight: float = 0.0  # BigGAN orthogonal regularization of G's kernels; 0 disables it
 
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
@@ -46,14 +50,24 @@ class GANGame:
       y = jnp.zeros((num,), jnp.int32)
     return z, y
 
+  @staticmethod
+  def _local_rows(array, local_batch: int, axis_name):
+    """This device's rows of an array drawn for the whole global batch."""
+    if axis_name is None:
+      return array
+    return lax.dynamic_slice_in_dim(array, lax.axis_index(axis_name) * local_batch, local_batch)
+
   def _local_latents(self, key, local_batch: int, axis_name):
     """This device's rows of the global batch's latents."""
-    z, y = self.sample_latents(key, self.batch_size)
-    if axis_name is None:
-      return z, y
-    start = lax.axis_index(axis_name) * local_batch
-    return (lax.dynamic_slice_in_dim(z, start, local_batch),
-            lax.dynamic_slice_in_dim(y, start, local_batch))
+    return tuple(self._local_rows(a, local_batch, axis_name)
+                 for a in self.sample_latents(key, self.batch_size))
+
+  def _local_uniform(self, local_batch: int, axis_name) -> regularizers.Noise:
+    """U[0, 1) noise per example, drawn for the global batch and sliced, for the D penalties."""
+    def noise(key, example_shape):
+      values = jax.random.uniform(key, (self.batch_size, *example_shape))
+      return self._local_rows(values, local_batch, axis_name)
+    return noise
 
   # ---------------------------------------------------------------- init
   def init(self, key, example_x) -> GANState:
@@ -88,24 +102,33 @@ class GANGame:
                                            mutable=list(d_collections))
     return logits, {**d_collections, **new}
 
-  def _d_update(self, state: GANState, real, real_y, key, axis_name):
+  def _d_update(self, state: GANState, real, real_y, key, d_step, axis_name):
+    """One D update; `d_step` counts D updates over the run (for lazy regularization)."""
     z, y = self._local_latents(key, real.shape[0], axis_name)
     fake = lax.stop_gradient(self.generate(state.g_params, state.g_collections, z, y, train=True))
+    penalty_key = jax.random.fold_in(key, 1)
 
     def loss_fn(d_params):
       real_logits, collections = self._discriminate(d_params, state.d_collections, real, real_y)
       fake_logits, collections = self._discriminate(d_params, collections, fake, y)
-      return self.d_loss_fn(real_logits, fake_logits), (real_logits, fake_logits, collections)
+      inputs = regularizers.PenaltyInputs(
+          d_fn=lambda x, labels: self._discriminate(d_params, state.d_collections, x, labels)[0],
+          real=real, real_y=real_y, fake=fake, fake_y=y,
+          noise=self._local_uniform(real.shape[0], axis_name), axis_name=axis_name)
+      penalties = {f"d_penalty_{p.name}": p(inputs, jax.random.fold_in(penalty_key, i), d_step)
+                   for i, p in enumerate(self.d_penalties)}
+      loss = self.d_loss_fn(real_logits, fake_logits)
+      return loss + sum(penalties.values()), (loss, penalties, real_logits, fake_logits, collections)
 
-    (loss, (real_logits, fake_logits, collections)), grads = jax.value_and_grad(
+    (_, (loss, penalties, real_logits, fake_logits, collections)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(state.d_params)
     if axis_name is not None:
       grads = lax.pmean(grads, axis_name)
     updates, opt_state = self.d_optimizer.update(grads, state.d_opt_state, state.d_params)
-    metrics = {"d_loss": loss, "d_real_logit": jnp.mean(real_logits),
+    metrics = {"d_loss": loss, **penalties, "d_real_logit": jnp.mean(real_logits),
                "d_fake_logit": jnp.mean(fake_logits), "d_grad_norm": optax.tree.norm(grads)}
-    state = state.replace(d_params=optax.apply_updates(state.d_params, updates),
-                          d_opt_state=opt_state, d_collections=collections)
+    d_params = regularizers.clip_weights(optax.apply_updates(state.d_params, updates), self.d_weight_clip)
+    state = state.replace(d_params=d_params, d_opt_state=opt_state, d_collections=collections)
     return state, metrics
 
   def _g_update(self, state: GANState, local_batch: int, key, axis_name):
@@ -115,15 +138,21 @@ class GANGame:
       variables = {"params": g_params, **state.g_collections}
       fake, new = self.generator.apply(variables, z, y, train=True, mutable=list(state.g_collections))
       fake_logits, _ = self._discriminate(state.d_params, state.d_collections, fake, y)
-      return self.g_loss_fn(None, fake_logits), {**state.g_collections, **new}
+      loss = self.g_loss_fn(None, fake_logits)
+      penalty = (self.g_orthogonal_weight * regularizers.orthogonal_penalty(g_params)
+                 if self.g_orthogonal_weight else jnp.zeros(()))
+      return loss + penalty, (loss, penalty, {**state.g_collections, **new})
 
-    (loss, collections), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    (_, (loss, penalty, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
     if axis_name is not None:
       grads = lax.pmean(grads, axis_name)
     updates, opt_state = self.g_optimizer.update(grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)
     state = state.replace(g_params=g_params, g_opt_state=opt_state, g_collections=collections)
-    return state, {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
+    metrics = {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
+    if self.g_orthogonal_weight:
+      metrics["g_penalty_orthogonal"] = penalty
+    return state, metrics
 
   def _ema_update(self, state: GANState) -> GANState:
     """Exponential moving average of G's weights (Karras et al. 2018; Yazıcı et al. 2019)."""
@@ -144,7 +173,7 @@ class GANGame:
     d_metrics = []
     for i in range(self.n_critic):
       state, m = self._d_update(state, batch["x"][i], batch["label"][i],
-                                jax.random.fold_in(step_key, i), axis_name)
+                                jax.random.fold_in(step_key, i), state.step * self.n_critic + i, axis_name)
       d_metrics.append(m)
     state, g_metrics = self._g_update(state, batch["x"].shape[1],
                                       jax.random.fold_in(step_key, self.n_critic), axis_name)

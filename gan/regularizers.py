@@ -1,0 +1,137 @@
+"""Regularizers of the GAN game, each switched on by a non-zero weight in `config.regularizers`.
+
+Discriminator gradient penalties (added to D's loss; `every` = k > 1 applies one every k D updates,
+multiplied by k, the lazy regularization of Karras et al. 2020, "StyleGAN2", Sec. 3.1):
+- `r1`: gamma/2 * E_real[||grad_x D(x)||^2]      (Mescheder et al. 2018, "Which training methods for
+  GANs do actually converge?", Eq. 9); `weight` is gamma.
+- `r2`: gamma/2 * E_fake[||grad_x D(x)||^2]      (same paper, Eq. 10).
+- `wgan_gp`: lambda * E_xhat[(||grad D(xhat)|| - 1)^2], xhat = eps x_real + (1 - eps) x_fake,
+  eps ~ U[0, 1] per example (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Eq. 3);
+  `one_sided` uses max(0, ||grad|| - 1)^2 (their Appendix / Petzka et al. 2018).
+- `dragan`: lambda * E[(||grad D(x + delta)|| - 1)^2], delta = c * std(x_real) * u, u ~ U[0, 1]
+  elementwise (Kodali et al. 2017, "On Convergence and Stability of GANs", Eq. 2 and their code's
+  perturbation with c = `perturbation` = 0.5).
+Discriminator weight clipping (`weight_clip.value` = c > 0): every D parameter clipped to [-c, c]
+after each D update (Arjovsky et al. 2017, "Wasserstein GAN", Algorithm 1, c = 0.01).
+Generator orthogonal regularization (`orthogonal.weight` = beta, added to G's loss):
+beta/2 * sum_W ||W W^T * (1 - I)||_F^2 over G's kernels with each output filter as a row of W
+(Brock et al. 2019, "BigGAN", Eq. 3; the 1/2 makes `weight` equal to the strength in their code, 1e-4).
+
+Random numbers (eps, u) are drawn for the global batch and sliced per device by the caller's `noise`
+function, and DRAGAN's std is over the global batch, so results do not depend on the device count.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+# (key, per-example shape) -> this device's rows of U[0, 1) noise drawn for the whole global batch.
+Noise = Callable[[jax.Array, tuple], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class PenaltyInputs:
+  """What a D penalty sees in one D update: D as a function of (inputs, labels) and this device's batch."""
+  d_fn: Callable[[jax.Array, jax.Array], jax.Array]
+  real: jax.Array
+  real_y: jax.Array
+  fake: jax.Array
+  fake_y: jax.Array
+  noise: Noise
+  axis_name: str | None = None
+
+
+def input_gradient_norms(d_fn, x: jax.Array, y: jax.Array) -> jax.Array:
+  """||grad_x D(x, y)||_2 per example (D's logits summed over the batch, as in the papers' code)."""
+  grads = jax.grad(lambda inputs: jnp.sum(d_fn(inputs, y)))(x)
+  return jnp.sqrt(jnp.sum(jnp.square(grads).reshape(x.shape[0], -1), axis=1))
+
+
+def r1(inputs: PenaltyInputs, key):
+  """1/2 E_real ||grad D||^2 (weight = gamma)."""
+  del key
+  return 0.5 * jnp.mean(jnp.square(input_gradient_norms(inputs.d_fn, inputs.real, inputs.real_y)))
+
+
+def r2(inputs: PenaltyInputs, key):
+  """1/2 E_fake ||grad D||^2 (weight = gamma)."""
+  del key
+  return 0.5 * jnp.mean(jnp.square(input_gradient_norms(inputs.d_fn, inputs.fake, inputs.fake_y)))
+
+
+def _unit_gradient_penalty(norms, one_sided: bool):
+  excess = norms - 1.0
+  return jnp.mean(jnp.square(jax.nn.relu(excess) if one_sided else excess))
+
+
+def wgan_gp(inputs: PenaltyInputs, key, *, one_sided=False):
+  """E (||grad D(eps real + (1 - eps) fake)|| - 1)^2, eps ~ U[0, 1] per example; D sees the real labels."""
+  real = inputs.real
+  eps = inputs.noise(key, (1,) * (real.ndim - 1))
+  interpolates = eps * real + (1.0 - eps) * inputs.fake
+  return _unit_gradient_penalty(input_gradient_norms(inputs.d_fn, interpolates, inputs.real_y), one_sided)
+
+
+def dragan(inputs: PenaltyInputs, key, *, perturbation=0.5):
+  """E (||grad D(real + c std(real) u)|| - 1)^2, u ~ U[0, 1] elementwise, std over the global batch."""
+  real = inputs.real
+  mean, mean_sq = jnp.mean(real), jnp.mean(jnp.square(real))
+  if inputs.axis_name is not None:
+    mean, mean_sq = lax.pmean((mean, mean_sq), inputs.axis_name)
+  std = jnp.sqrt(jnp.maximum(mean_sq - jnp.square(mean), 0.0))
+  perturbed = real + perturbation * std * inputs.noise(key, real.shape[1:])
+  return _unit_gradient_penalty(input_gradient_norms(inputs.d_fn, perturbed, inputs.real_y), False)
+
+
+PENALTY_FUNCTIONS = {"r1": r1, "r2": r2, "wgan_gp": wgan_gp, "dragan": dragan}
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientPenalty:
+  """`weight * every * fn(inputs)` on the D updates whose index is a multiple of `every`, else 0."""
+  name: str
+  weight: float
+  every: int = 1
+  options: tuple = ()  # (keyword, value) pairs passed to the penalty function
+
+  def __call__(self, inputs: PenaltyInputs, key, d_step):
+    def weighted():
+      return self.weight * self.every * PENALTY_FUNCTIONS[self.name](inputs, key, **dict(self.options))
+    if self.every == 1:
+      return weighted()
+    return lax.cond(d_step % self.every == 0, weighted, lambda: jnp.zeros((), inputs.real.dtype))
+
+
+def gradient_penalties(config) -> tuple[GradientPenalty, ...]:
+  """The D penalties with a non-zero weight in `config.regularizers`."""
+  options = {"wgan_gp": ("one_sided",), "dragan": ("perturbation",)}
+  penalties = []
+  for name in PENALTY_FUNCTIONS:
+    cfg = config.regularizers.get(name)
+    if cfg is not None and cfg.weight:
+      penalties.append(GradientPenalty(name, float(cfg.weight), int(cfg.get("every", 1)),
+                                       tuple((k, cfg[k]) for k in options.get(name, ()) if k in cfg)))
+  return tuple(penalties)
+
+
+def clip_weights(params, value: float):
+  """WGAN's weight clipping: every parameter into [-value, value]; value 0 leaves them unchanged."""
+  if not value:
+    return params
+  return jax.tree.map(lambda p: jnp.clip(p, -value, value), params)
+
+
+def orthogonal_penalty(params) -> jax.Array:
+  """1/2 sum over kernels of ||W W^T * (1 - I)||_F^2, W = kernel as (output filters, fan-in)."""
+  total = jnp.zeros(())
+  for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+    if leaf.ndim < 2 or getattr(path[-1], "key", None) != "kernel":
+      continue
+    w = leaf.reshape(-1, leaf.shape[-1]).T
+    gram = w @ w.T
+    total = total + 0.5 * jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))))
+  return total
