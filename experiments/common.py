@@ -18,8 +18,10 @@ def base_config() -> ml_collections.ConfigDict:
 
   config.model = ml_collections.ConfigDict(dict(
       z_dim=64,
-      generator=dict(name="dcgan", width=64),
-      discriminator=dict(name="dcgan", width=64)))
+      # conditioning (gan/models/conditioning.py): G none | concat | cbn; D none | projection | acgan
+      generator=dict(name="dcgan", width=64, conditioning="none"),
+      discriminator=dict(name="dcgan", width=64, conditioning="none")))
+  config.acgan_weight = 1.0  # weight of AC-GAN's class loss, used when D's conditioning is "acgan"
 
   def adam(lr):
     return dict(name="adam", lr=lr, b1=0.5, b2=0.999, schedule="constant", final_lr_fraction=0.0)

@@ -73,7 +73,13 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
     if (name == "mlp") != is_points:
       _fail(f"model.{player}.name", name,
             "'mlp' for 2D data" if is_points else "an image model (not 'mlp') for image data")
+  for player, choices in (("generator", models.GENERATOR_CONDITIONING),
+                          ("discriminator", models.DISCRIMINATOR_CONDITIONING)):
+    if "conditioning" in config.model[player]:
+      _choice(config, f"model.{player}.conditioning", choices[config.model[player].name])
   pack = config.model.discriminator.get("pack", 1)
+  if pack > 1 and config.model.discriminator.get("conditioning", "none") != "none":
+    _fail("model.discriminator.pack", pack, "1 with a conditional discriminator")
   if pack < 1 or config.batch_size % (pack * num_devices * process_count):
     _fail("model.discriminator.pack", pack, "a positive divisor of each device's batch")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import optax
 
 from gan import losses, models, regularizers
+from gan.errors import UserError
 from gan.steps import GANGame
 
 SCHEDULES = ("constant", "linear_decay", "cosine")
@@ -30,15 +31,24 @@ def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:
 
 
 def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame:
-  generator, discriminator = models.build(config.model, example_shape, axis_name=axis_name)
+  """The game for data of `example_shape` with `num_classes` labels (None: unlabelled)."""
+  for player in ("generator", "discriminator"):
+    kind = config.model[player].get("conditioning", "none")
+    if kind != "none" and not num_classes:
+      raise UserError(f"config.model.{player}.conditioning={kind!r} needs labelled data, but "
+                      f"{config.data.get('tfds_name') or config.data.name!r} has no labels")
+  generator, discriminator = models.build(config.model, example_shape, num_classes=num_classes,
+                                          axis_name=axis_name)
   d_loss_fn, g_loss_fn = losses.get(config.loss)
   return GANGame(
       generator=generator, discriminator=discriminator,
       g_optimizer=optimizer(config.optim.g, config.num_train_steps),
       d_optimizer=optimizer(config.optim.d, config.num_train_steps * config.n_critic),
-      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn,
+      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, g_loss_uses_real=config.loss in losses.G_USES_REAL_LOGITS,
       z_dim=config.model.z_dim, batch_size=config.batch_size, n_critic=config.n_critic,
       num_classes=num_classes, ema_decay=config.ema.decay, ema_start_step=config.ema.start_step,
       d_penalties=regularizers.gradient_penalties(config),
       d_weight_clip=float(config.regularizers.weight_clip.value),
-      g_orthogonal_weight=float(config.regularizers.orthogonal.weight))
+      g_orthogonal_weight=float(config.regularizers.orthogonal.weight),
+      acgan_weight=(float(config.acgan_weight)
+                    if config.model.discriminator.get("conditioning", "none") == "acgan" else 0.0))

@@ -1,7 +1,8 @@
 """Adversarial losses, chosen by name: `d_loss_fn, g_loss_fn = gan.losses.get(name)`.
 
 Each function takes `(real_logits, fake_logits)` (D's raw outputs, any shape) and returns a scalar:
-the mean over the batch. G losses ignore `real_logits`. With σ the sigmoid, the identities
+the mean over the batch. G losses ignore `real_logits`, except the relativistic ones (listed in
+`G_USES_REAL_LOGITS`), for which the train step also passes D's logits on a real batch. With σ the sigmoid, the identities
 -log σ(x) = softplus(-x) and -log(1 - σ(x)) = softplus(x) keep every loss finite for any logit.
 """
 from __future__ import annotations
@@ -58,13 +59,41 @@ def least_squares_g(real_logits, fake_logits):
   return 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
 
 
+def least_squares_pm1(real_logits, fake_logits):
+  """The least-squares form with targets +1 for real and -1 for fake: E[(r-1)²] + E[(f+1)²]."""
+  return jnp.mean((real_logits - 1.0) ** 2) + jnp.mean((fake_logits + 1.0) ** 2)
+
+
+def relativistic_average(base: LossFn) -> tuple[LossFn, LossFn]:
+  """Relativistic average GAN (Jolicoeur-Martineau 2019, "The relativistic discriminator", Eqs. 11-14).
+
+  With r~ = r - E[f] and f~ = f - E[r] (how much more real than the average of the other batch),
+  D minimises base(r~, f~) and G minimises base(f~, r~): the same loss with the roles swapped.
+  `base` = `minimax_d` gives RaSGAN, `hinge_d` RaHinge and `least_squares_pm1` RaLSGAN.
+  """
+  def relative(real_logits, fake_logits):
+    return real_logits - jnp.mean(fake_logits), fake_logits - jnp.mean(real_logits)
+
+  def d_loss(real_logits, fake_logits):
+    return base(*relative(real_logits, fake_logits))
+
+  def g_loss(real_logits, fake_logits):
+    real_rel, fake_rel = relative(real_logits, fake_logits)
+    return base(fake_rel, real_rel)
+  return d_loss, g_loss
+
+
 LOSSES: dict[str, tuple[LossFn, LossFn]] = {
     "minimax": (minimax_d, minimax_g),
     "non_saturating": (minimax_d, non_saturating_g),
     "wasserstein": (wasserstein_d, wasserstein_g),
     "hinge": (hinge_d, wasserstein_g),
     "least_squares": (least_squares_d, least_squares_g),
+    "ra_sgan": relativistic_average(minimax_d),
+    "ra_hinge": relativistic_average(hinge_d),
+    "ra_lsgan": relativistic_average(least_squares_pm1),
 }
+G_USES_REAL_LOGITS = frozenset({"ra_sgan", "ra_hinge", "ra_lsgan"})
 
 
 def get(name: str) -> tuple[LossFn, LossFn]:

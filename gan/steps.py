@@ -18,6 +18,7 @@ import optax
 from jax import lax
 
 from gan import regularizers
+from gan.models import conditioning
 from gan.state import GANState
 
 
@@ -38,6 +39,8 @@ class GANGame:
   d_penalties: tuple[regularizers.GradientPenalty, ...] = ()  # added to D's loss (gan/regularizers.py)
   d_weight_clip: float = 0.0  # WGAN weight clipping of D's parameters; 0 disables it
   g_orthogonal_weight: float = 0.0  # BigGAN orthogonal regularization of G's kernels; 0 disables it
+  acgan_weight: float = 0.0  # AC-GAN auxiliary classification loss (D conditioning "acgan"); 0 = off
+  g_loss_uses_real: bool = False  # relativistic losses: G's loss also needs D's logits on real data
 
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
@@ -97,10 +100,16 @@ class GANGame:
     return self.generator.apply({"params": g_params, **g_collections}, z, y, train=False)
 
   def _discriminate(self, d_params, d_collections, x, y):
-    """D's logits in train mode, and its updated collections (batch statistics)."""
+    """D's logits in train mode, its updated collections (batch statistics), and the AC-GAN
+    auxiliary loss: cross-entropy of D's class logits against `y` (0 when AC-GAN is off)."""
+    mutable = [*d_collections, *(["intermediates"] if self.acgan_weight else [])]
     logits, new = self.discriminator.apply({"params": d_params, **d_collections}, x, y, train=True,
-                                           mutable=list(d_collections))
-    return logits, {**d_collections, **new}
+                                           mutable=mutable)
+    class_loss = jnp.zeros(())
+    if self.acgan_weight:
+      (class_logits,) = new.pop("intermediates")[conditioning.CLASS_LOGITS]
+      class_loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, y))
+    return logits, {**d_collections, **new}, class_loss
 
   def _d_update(self, state: GANState, real, real_y, key, d_step, axis_name):
     """One D update; `d_step` counts D updates over the run (for lazy regularization)."""
@@ -109,50 +118,58 @@ class GANGame:
     penalty_key = jax.random.fold_in(key, 1)
 
     def loss_fn(d_params):
-      real_logits, collections = self._discriminate(d_params, state.d_collections, real, real_y)
-      fake_logits, collections = self._discriminate(d_params, collections, fake, y)
+      terms = {}  # added to the adversarial loss, reported one by one
+      real_logits, collections, real_class_loss = self._discriminate(
+          d_params, state.d_collections, real, real_y)
+      fake_logits, collections, fake_class_loss = self._discriminate(d_params, collections, fake, y)
+      if self.acgan_weight:  # Odena et al. 2017, Eq. 3: D maximises log P(class | real) + log P(class | fake)
+        terms["d_acgan_loss"] = self.acgan_weight * (real_class_loss + fake_class_loss)
       inputs = regularizers.PenaltyInputs(
           d_fn=lambda x, labels: self._discriminate(d_params, state.d_collections, x, labels)[0],
           real=real, real_y=real_y, fake=fake, fake_y=y,
           noise=self._local_uniform(real.shape[0], axis_name), axis_name=axis_name)
-      penalties = {f"d_penalty_{p.name}": p(inputs, jax.random.fold_in(penalty_key, i), d_step)
-                   for i, p in enumerate(self.d_penalties)}
+      terms.update({f"d_penalty_{p.name}": p(inputs, jax.random.fold_in(penalty_key, i), d_step)
+                    for i, p in enumerate(self.d_penalties)})
       loss = self.d_loss_fn(real_logits, fake_logits)
-      return loss + sum(penalties.values()), (loss, penalties, real_logits, fake_logits, collections)
+      return loss + sum(terms.values()), (loss, terms, real_logits, fake_logits, collections)
 
-    (_, (loss, penalties, real_logits, fake_logits, collections)), grads = jax.value_and_grad(
+    (_, (loss, terms, real_logits, fake_logits, collections)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(state.d_params)
     if axis_name is not None:
       grads = lax.pmean(grads, axis_name)
     updates, opt_state = self.d_optimizer.update(grads, state.d_opt_state, state.d_params)
-    metrics = {"d_loss": loss, **penalties, "d_real_logit": jnp.mean(real_logits),
+    metrics = {"d_loss": loss, **terms, "d_real_logit": jnp.mean(real_logits),
                "d_fake_logit": jnp.mean(fake_logits), "d_grad_norm": optax.tree.norm(grads)}
     d_params = regularizers.clip_weights(optax.apply_updates(state.d_params, updates), self.d_weight_clip)
     state = state.replace(d_params=d_params, d_opt_state=opt_state, d_collections=collections)
     return state, metrics
 
-  def _g_update(self, state: GANState, local_batch: int, key, axis_name):
-    z, y = self._local_latents(key, local_batch, axis_name)
+  def _g_update(self, state: GANState, real, real_y, key, axis_name):
+    """One G update; `real` (the last D update's real batch) is used only by relativistic losses."""
+    z, y = self._local_latents(key, real.shape[0], axis_name)
+    real_logits = None
+    if self.g_loss_uses_real:
+      real_logits = self._discriminate(state.d_params, state.d_collections, real, real_y)[0]
 
     def loss_fn(g_params):
       variables = {"params": g_params, **state.g_collections}
       fake, new = self.generator.apply(variables, z, y, train=True, mutable=list(state.g_collections))
-      fake_logits, _ = self._discriminate(state.d_params, state.d_collections, fake, y)
-      loss = self.g_loss_fn(None, fake_logits)
-      penalty = (self.g_orthogonal_weight * regularizers.orthogonal_penalty(g_params)
-                 if self.g_orthogonal_weight else jnp.zeros(()))
-      return loss + penalty, (loss, penalty, {**state.g_collections, **new})
+      fake_logits, _, class_loss = self._discriminate(state.d_params, state.d_collections, fake, y)
+      loss = self.g_loss_fn(real_logits, fake_logits)
+      terms = {}  # added to the adversarial loss, reported one by one
+      if self.acgan_weight:  # Odena et al. 2017, Eq. 3: G maximises log P(class | fake) too
+        terms["g_acgan_loss"] = self.acgan_weight * class_loss
+      if self.g_orthogonal_weight:
+        terms["g_penalty_orthogonal"] = self.g_orthogonal_weight * regularizers.orthogonal_penalty(g_params)
+      return loss + sum(terms.values()), (loss, terms, {**state.g_collections, **new})
 
-    (_, (loss, penalty, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    (_, (loss, terms, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
     if axis_name is not None:
       grads = lax.pmean(grads, axis_name)
     updates, opt_state = self.g_optimizer.update(grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)
     state = state.replace(g_params=g_params, g_opt_state=opt_state, g_collections=collections)
-    metrics = {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
-    if self.g_orthogonal_weight:
-      metrics["g_penalty_orthogonal"] = penalty
-    return state, metrics
+    return state, {"g_loss": loss, **terms, "g_grad_norm": optax.tree.norm(grads)}
 
   def _ema_update(self, state: GANState) -> GANState:
     """Exponential moving average of G's weights (Karras et al. 2018; Yazıcı et al. 2019)."""
@@ -175,7 +192,7 @@ class GANGame:
       state, m = self._d_update(state, batch["x"][i], batch["label"][i],
                                 jax.random.fold_in(step_key, i), state.step * self.n_critic + i, axis_name)
       d_metrics.append(m)
-    state, g_metrics = self._g_update(state, batch["x"].shape[1],
+    state, g_metrics = self._g_update(state, batch["x"][-1], batch["label"][-1],
                                       jax.random.fold_in(step_key, self.n_critic), axis_name)
     state = self._ema_update(state.replace(step=state.step + 1, rng=rng))
     metrics = {**jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics), **g_metrics}

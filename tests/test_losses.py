@@ -29,6 +29,15 @@ HAND = {  # (D loss, G loss) written out from the definitions with Python floats
     "least_squares": (0.5 * mean([(2 - 1) ** 2, (-1 - 1) ** 2]) + 0.5 * mean([0.25, 9]),
                       0.5 * mean([(0.5 - 1) ** 2, (-3 - 1) ** 2])),
 }
+# Relativistic average: r~ = r - mean(f) = (3.25, 0.25), f~ = f - mean(r) = (0, -3.5).
+RT, FT = (3.25, 0.25), (0.0, -3.5)
+HAND.update({
+    "ra_sgan": (mean([-math.log(sig(r)) for r in RT]) + mean([-math.log(1 - sig(f)) for f in FT]),
+                mean([-math.log(sig(f)) for f in FT]) + mean([-math.log(1 - sig(r)) for r in RT])),
+    "ra_hinge": (mean([0, 0.75]) + mean([1, 0]), mean([1, 4.5]) + mean([4.25, 1.25])),
+    "ra_lsgan": (mean([2.25 ** 2, 0.75 ** 2]) + mean([1, 2.5 ** 2]),
+                 mean([1, 4.5 ** 2]) + mean([4.25 ** 2, 1.25 ** 2])),
+})
 
 
 @pytest.mark.parametrize("name", sorted(HAND))
@@ -36,7 +45,9 @@ def test_values_match_hand_computation(name):
   d_fn, g_fn = losses.get(name)
   d_expected, g_expected = HAND[name]
   np.testing.assert_allclose(float(d_fn(R, F)), d_expected, rtol=1e-6)
-  np.testing.assert_allclose(float(g_fn(None, F)), g_expected, rtol=1e-6)
+  np.testing.assert_allclose(float(g_fn(R, F)), g_expected, rtol=1e-6)
+  if name not in losses.G_USES_REAL_LOGITS:  # the others must not need D's real logits
+    np.testing.assert_allclose(float(g_fn(None, F)), g_expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(HAND))
@@ -45,7 +56,7 @@ def test_finite_values_and_gradients_at_extreme_logits(name):
   r = jnp.array([1e4, -1e4, 80.0, -80.0])
   f = jnp.array([-1e4, 1e4, -80.0, 80.0])
   for value, grads in ((d_fn(r, f), jax.grad(d_fn, argnums=(0, 1))(r, f)),
-                       (g_fn(None, f), jax.grad(g_fn, argnums=1)(None, f))):
+                       (g_fn(r, f), jax.grad(g_fn, argnums=1)(r, f))):
     assert np.isfinite(float(value))
     assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
 

@@ -1,19 +1,26 @@
 """Generator and discriminator families, chosen by `config.model.{generator,discriminator}.name`.
 
 Every generator is called as `G(z, labels, train=...) -> x` and every discriminator as
-`D(x, labels, train=...) -> logits (B,)`; `labels` is ignored by unconditional models. Modules that
+`D(x, labels, train=...) -> logits (B,)`; `labels` is ignored by unconditional models and used as
+set by `conditioning` (gan/models/conditioning.py) by conditional ones. Modules that
 normalise over the batch take `axis_name` so their statistics are cross-replica under pmap.
 """
 from __future__ import annotations
 
-from gan.models import dcgan, mlp
+from gan.models import conditioning, dcgan, mlp
 
 GENERATORS = {"mlp": mlp.MLPGenerator, "dcgan": dcgan.DCGANGenerator}
 DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator}
+# The `conditioning` values each family supports (gan/models/conditioning.py).
+GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": conditioning.GENERATOR_CONDITIONING}
+DISCRIMINATOR_CONDITIONING = {name: conditioning.DISCRIMINATOR_CONDITIONING for name in DISCRIMINATORS}
 
 
-def build(model_config, example_shape, *, axis_name=None):
-  """Returns `(generator, discriminator)` Flax modules for data of shape `example_shape`."""
+def build(model_config, example_shape, *, num_classes=None, axis_name=None):
+  """Returns `(generator, discriminator)` Flax modules for data of shape `example_shape`.
+
+  `num_classes` (the dataset's, None when unlabelled) sizes the class-conditioning layers.
+  """
   # Lists (a config read back from a checkpoint's JSON) become tuples: module fields must be hashable.
   def kwargs(section):
     return {k: tuple(v) if isinstance(v, list) else v for k, v in section.items() if k != "name"}
@@ -24,4 +31,5 @@ def build(model_config, example_shape, *, axis_name=None):
     g_kwargs.update(resolution=example_shape[0], channels=example_shape[-1])
   else:
     g_kwargs.update(out_dim=example_shape[-1])
-  return g_cls(axis_name=axis_name, **g_kwargs), d_cls(axis_name=axis_name, **d_kwargs)
+  return (g_cls(axis_name=axis_name, num_classes=num_classes, **g_kwargs),
+          d_cls(axis_name=axis_name, num_classes=num_classes, **d_kwargs))

@@ -14,6 +14,7 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan.models.conditioning import batch_norm, concat_label, discriminator_head
 from gan.models.layers import ConvTranspose4x4Stride2
 
 
@@ -25,43 +26,45 @@ def num_resamplings(resolution: int) -> int:
   return n
 
 
-def batch_norm(train: bool, axis_name: str | None):
-  """BatchNorm whose batch statistics are cross-replica when `axis_name` names the pmap axis."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
-                      axis_name=axis_name if train else None)
-
-
 class DCGANGenerator(nn.Module):
   resolution: int = 32
   channels: int = 3
   width: int = 64  # channels of the last upsampling block; the 4x4 block has width * 2**(n-1)
+  conditioning: str = "none"  # none | concat | cbn (gan/models/conditioning.py)
+  num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z, labels=None, *, train: bool = True):
-    del labels
     n = num_resamplings(self.resolution)
     widths = [self.width * 2 ** (n - 1 - i) for i in range(n)]
+
+    def norm(h):
+      return batch_norm(h, labels, train=train, axis_name=self.axis_name,
+                        conditioning=self.conditioning, num_classes=self.num_classes)
+    z = concat_label(z, labels, self.num_classes, self.conditioning)
     h = nn.Dense(4 * 4 * 2 * widths[0])(z).reshape(z.shape[0], 4, 4, 2 * widths[0])
-    h = nn.relu(batch_norm(train, self.axis_name)(h))
+    h = nn.relu(norm(h))
     for i, w in enumerate(widths):
       h = ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}")(h)  # == nn.ConvTranspose, faster on CPU
-      h = nn.relu(batch_norm(train, self.axis_name)(h))
+      h = nn.relu(norm(h))
     return jnp.tanh(nn.Conv(self.channels, (3, 3), padding="SAME")(h))
 
 
 class DCGANDiscriminator(nn.Module):
   width: int = 64  # channels of the first conv; doubled by each later stride-2 conv
+  conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py)
+  num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x, labels=None, *, train: bool = True):
-    del labels
     n = num_resamplings(x.shape[1])
     h = x
     for i in range(n):
       h = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding="SAME")(h)
       if i > 0:
-        h = batch_norm(train, self.axis_name)(h)
+        h = batch_norm(h, train=train, axis_name=self.axis_name)
       h = nn.leaky_relu(h, 0.2)
-    return nn.Dense(1)(h.reshape(h.shape[0], -1))[:, 0]
+    return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
+                              num_classes=self.num_classes)

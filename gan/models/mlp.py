@@ -6,6 +6,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan.models.conditioning import concat_label, discriminator_head
+
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": lambda x: nn.leaky_relu(x, 0.2), "tanh": jnp.tanh,
                "elu": nn.elu}
 
@@ -15,12 +17,14 @@ class MLPGenerator(nn.Module):
   out_dim: int = 2
   hidden: Sequence[int] = (128, 128)
   activation: str = "relu"
+  conditioning: str = "none"  # none | concat (gan/models/conditioning.py)
+  num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z, labels=None, *, train: bool = True):
-    del labels, train
-    h = z
+    del train
+    h = concat_label(z, labels, self.num_classes, self.conditioning)
     for width in self.hidden:
       h = ACTIVATIONS[self.activation](nn.Dense(width)(h))
     return nn.Dense(self.out_dim)(h)
@@ -35,12 +39,14 @@ class MLPDiscriminator(nn.Module):
   hidden: Sequence[int] = (128, 128)
   activation: str = "leaky_relu"
   pack: int = 1
+  conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py); needs pack 1
+  num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x, labels=None, *, train: bool = True):
-    del labels, train
+    del train
     h = x.reshape(x.shape[0] // self.pack, -1)
     for width in self.hidden:
       h = ACTIVATIONS[self.activation](nn.Dense(width)(h))
-    return nn.Dense(1)(h)[:, 0]
+    return discriminator_head(self, h, labels, conditioning=self.conditioning, num_classes=self.num_classes)
