@@ -19,8 +19,10 @@ def base_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict(dict(
       z_dim=64,
       # conditioning (gan/models/conditioning.py): G none | concat | cbn; D none | projection | acgan
-      generator=dict(name="dcgan", width=64, conditioning="none"),
-      discriminator=dict(name="dcgan", width=64, conditioning="none")))
+      # norm (gan/models/normalization.py): batch | layer | instance | none; spectral_norm on weights
+      generator=dict(name="dcgan", width=64, conditioning="none", norm="batch", spectral_norm=False),
+      discriminator=dict(name="dcgan", width=64, conditioning="none", norm="batch",
+                         spectral_norm=False)))
   config.acgan_weight = 1.0  # weight of AC-GAN's class loss, used when D's conditioning is "acgan"
 
   def adam(lr):

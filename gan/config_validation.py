@@ -4,6 +4,7 @@ from __future__ import annotations
 from gan import factory, losses, models, regularizers
 from gan.data import builtin
 from gan.errors import UserError
+from gan.models import normalization
 
 REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "data",
             "model", "optim", "regularizers", "ema", "log", "eval", "checkpoint")
@@ -77,6 +78,10 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
                           ("discriminator", models.DISCRIMINATOR_CONDITIONING)):
     if "conditioning" in config.model[player]:
       _choice(config, f"model.{player}.conditioning", choices[config.model[player].name])
+    if "norm" in config.model[player]:
+      _choice(config, f"model.{player}.norm", normalization.NORMS)
+  if config.model.generator.get("conditioning") == "cbn" and config.model.generator.get("norm", "batch") != "batch":
+    _fail("model.generator.norm", config.model.generator.get("norm"), "'batch' with conditioning='cbn'")
   pack = config.model.discriminator.get("pack", 1)
   if pack > 1 and config.model.discriminator.get("conditioning", "none") != "none":
     _fail("model.discriminator.pack", pack, "1 with a conditional discriminator")

@@ -5,6 +5,8 @@ G: Dense -> 4x4xW0, BN, ReLU; log2(R)-2 stride-2 4x4 transposed convs halving th
 BN and ReLU; a 3x3 conv to the data's channels and tanh.
 D: log2(R)-2 stride-2 4x4 convs doubling the width, each followed by BN (not on the first) and
 LeakyReLU(0.2), down to 4x4; then Dense -> 1.
+`norm` swaps BN for another normalization and `spectral_norm` normalizes every weight
+(gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py).
 With `width=64` at 32x32 this is exactly the benchmark network of experiments/bench_dcgan32.py.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
-from gan.models.conditioning import batch_norm, concat_label, discriminator_head
+from gan.models.conditioning import concat_label, discriminator_head
+from gan.models.normalization import normalize, weight_layer
 from gan.models.layers import ConvTranspose4x4Stride2
 
 
@@ -31,6 +34,8 @@ class DCGANGenerator(nn.Module):
   channels: int = 3
   width: int = 64  # channels of the last upsampling block; the 4x4 block has width * 2**(n-1)
   conditioning: str = "none"  # none | concat | cbn (gan/models/conditioning.py)
+  norm: str = "batch"  # batch | layer | instance | none (gan/models/normalization.py)
+  spectral_norm: bool = False
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -40,20 +45,26 @@ class DCGANGenerator(nn.Module):
     widths = [self.width * 2 ** (n - 1 - i) for i in range(n)]
 
     def norm(h):
-      return batch_norm(h, labels, train=train, axis_name=self.axis_name,
-                        conditioning=self.conditioning, num_classes=self.num_classes)
+      return normalize(h, labels, kind=self.norm, train=train, axis_name=self.axis_name,
+                       conditioning=self.conditioning, num_classes=self.num_classes)
+
+    def layer(m):
+      return weight_layer(m, spectral_norm=self.spectral_norm, train=train)
     z = concat_label(z, labels, self.num_classes, self.conditioning)
-    h = nn.Dense(4 * 4 * 2 * widths[0])(z).reshape(z.shape[0], 4, 4, 2 * widths[0])
+    h = layer(nn.Dense(4 * 4 * 2 * widths[0]))(z).reshape(z.shape[0], 4, 4, 2 * widths[0])
     h = nn.relu(norm(h))
     for i, w in enumerate(widths):
-      h = ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}")(h)  # == nn.ConvTranspose, faster on CPU
+      # == nn.ConvTranspose, faster on CPU (gan/models/layers.py)
+      h = layer(ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}"))(h)
       h = nn.relu(norm(h))
-    return jnp.tanh(nn.Conv(self.channels, (3, 3), padding="SAME")(h))
+    return jnp.tanh(layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(h))
 
 
 class DCGANDiscriminator(nn.Module):
   width: int = 64  # channels of the first conv; doubled by each later stride-2 conv
   conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py)
+  norm: str = "batch"  # batch | layer | instance | none (gan/models/normalization.py); not on conv 1
+  spectral_norm: bool = False
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -62,9 +73,11 @@ class DCGANDiscriminator(nn.Module):
     n = num_resamplings(x.shape[1])
     h = x
     for i in range(n):
-      h = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding="SAME")(h)
+      conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding="SAME")
+      h = weight_layer(conv, spectral_norm=self.spectral_norm, train=train)(h)
       if i > 0:
-        h = batch_norm(h, train=train, axis_name=self.axis_name)
+        h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name)
       h = nn.leaky_relu(h, 0.2)
     return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
-                              num_classes=self.num_classes)
+                              num_classes=self.num_classes, spectral_norm=self.spectral_norm,
+                              train=train)

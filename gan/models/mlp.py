@@ -7,6 +7,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gan.models.conditioning import concat_label, discriminator_head
+from gan.models.normalization import weight_layer
 
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": lambda x: nn.leaky_relu(x, 0.2), "tanh": jnp.tanh,
                "elu": nn.elu}
@@ -18,16 +19,18 @@ class MLPGenerator(nn.Module):
   hidden: Sequence[int] = (128, 128)
   activation: str = "relu"
   conditioning: str = "none"  # none | concat (gan/models/conditioning.py)
+  spectral_norm: bool = False  # gan/models/normalization.py
   num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z, labels=None, *, train: bool = True):
-    del train
+    def dense(width):
+      return weight_layer(nn.Dense(width), spectral_norm=self.spectral_norm, train=train)
     h = concat_label(z, labels, self.num_classes, self.conditioning)
     for width in self.hidden:
-      h = ACTIVATIONS[self.activation](nn.Dense(width)(h))
-    return nn.Dense(self.out_dim)(h)
+      h = ACTIVATIONS[self.activation](dense(width)(h))
+    return dense(self.out_dim)(h)
 
 
 class MLPDiscriminator(nn.Module):
@@ -40,13 +43,15 @@ class MLPDiscriminator(nn.Module):
   activation: str = "leaky_relu"
   pack: int = 1
   conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py); needs pack 1
+  spectral_norm: bool = False  # gan/models/normalization.py
   num_classes: int | None = None
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x, labels=None, *, train: bool = True):
-    del train
     h = x.reshape(x.shape[0] // self.pack, -1)
     for width in self.hidden:
-      h = ACTIVATIONS[self.activation](nn.Dense(width)(h))
-    return discriminator_head(self, h, labels, conditioning=self.conditioning, num_classes=self.num_classes)
+      h = ACTIVATIONS[self.activation](
+          weight_layer(nn.Dense(width), spectral_norm=self.spectral_norm, train=train)(h))
+    return discriminator_head(self, h, labels, conditioning=self.conditioning, num_classes=self.num_classes,
+                              spectral_norm=self.spectral_norm, train=train)

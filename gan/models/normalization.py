@@ -1,0 +1,66 @@
+"""Normalization shared by every model family: of activations (`norm`) and of weights (`spectral_norm`).
+
+Activations, `model.{generator,discriminator}.norm`:
+- `batch`: batch norm (Ioffe & Szegedy 2015), statistics over the global batch (cross-replica under
+  pmap via `axis_name`; under jit the batch is global anyway). With `conditioning="cbn"` the gain and
+  bias are per class (gan/models/conditioning.py).
+- `layer`: layer norm over all of an example's features (Ba et al. 2016), the batch-free choice that
+  WGAN-GP recommends for its critic (Gulrajani et al. 2017, Sec. 4).
+- `instance`: instance norm, per example and channel over space (Ulyanov et al. 2016); images only.
+- `none`.
+Weights, `spectral_norm=True`: every conv/dense kernel divided by its largest singular value,
+estimated by one power iteration per forward pass in training mode (Miyato et al. 2018, "Spectral
+Normalization for GANs", Algorithm 1). The power-iteration vector `u` lives in its own collection,
+`spectral`, which the train step keeps only from the player's own update (gan/steps.py).
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+
+NORMS = ("batch", "layer", "instance", "none")
+SPECTRAL_COLLECTION = "spectral"
+
+
+def normalize(h, labels=None, *, kind: str, train: bool, axis_name: str | None,
+              conditioning: str = "none", num_classes: int | None = None):
+  """`h` normalized by `kind`. Called inside a parent's `nn.compact` method, so the layers are the
+  parent's (auto-named BatchNorm_i, LayerNorm_i, ...): parameter names do not depend on this helper."""
+  if kind == "batch":
+    return batch_norm(h, labels, train=train, axis_name=axis_name, conditioning=conditioning,
+                      num_classes=num_classes)
+  if kind == "layer":
+    return nn.LayerNorm(epsilon=1e-5, reduction_axes=tuple(range(1, h.ndim)), feature_axes=-1)(h)
+  if kind == "instance":
+    if h.ndim != 4:
+      raise ValueError(f"instance norm needs NHWC activations, got shape {h.shape}")
+    return nn.InstanceNorm(epsilon=1e-5)(h)
+  if kind == "none":
+    return h
+  raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
+
+
+def batch_norm(h, labels=None, *, train: bool, axis_name: str | None, conditioning: str = "none",
+               num_classes: int | None = None):
+  """Batch norm, plain or class-conditional (`cbn`: de Vries et al. 2017, Eq. 2).
+
+  `cbn`: BN without affine parameters, then (1 + gamma_y) * h + beta_y, with gamma_y, beta_y rows of
+  per-layer class embeddings initialised to 0 (so training starts as plain BN).
+  """
+  conditional = conditioning == "cbn"
+  h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                   axis_name=axis_name if train else None, use_scale=not conditional,
+                   use_bias=not conditional)(h)
+  if not conditional:
+    return h
+  shape = (h.shape[0],) + (1,) * (h.ndim - 2) + (h.shape[-1],)
+  gain, bias = (nn.Embed(num_classes, h.shape[-1], embedding_init=nn.initializers.zeros)(labels)
+                for _ in range(2))
+  return (1.0 + gain.reshape(shape)) * h + bias.reshape(shape)
+
+
+def weight_layer(layer: nn.Module, *, spectral_norm: bool, train: bool):
+  """`layer` as a function of its input, spectrally normalized when `spectral_norm`."""
+  if not spectral_norm:
+    return layer
+  wrapped = nn.SpectralNorm(layer, collection_name=SPECTRAL_COLLECTION)
+  return lambda x: wrapped(x, update_stats=train)
