@@ -7,7 +7,7 @@ import pytest
 
 from gan import factory
 from gan.errors import UserError
-from gan.models import conditioning, dcgan, mlp
+from gan.models import conditioning, dcgan, mlp, normalization
 from tests.helpers import run_steps, tiny_digits_config
 
 KEY = jax.random.PRNGKey(0)
@@ -16,8 +16,8 @@ KEY = jax.random.PRNGKey(0)
 class ConditionalNorm(nn.Module):
   @nn.compact
   def __call__(self, h, labels):
-    return conditioning.batch_norm(h, labels, train=True, axis_name=None, conditioning="cbn",
-                                   num_classes=3)
+    return normalization.batch_norm(h, labels, train=True, axis_name=None, conditioning="cbn",
+                                    num_classes=3)
 
 
 def test_conditional_batch_norm_uses_each_examples_class_gain_and_bias():
