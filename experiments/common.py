@@ -45,3 +45,33 @@ def base_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
   return config
+
+
+DATASETS = ("digits", "cifar10")
+
+
+def set_dataset(config: ml_collections.ConfigDict, dataset: str) -> ml_collections.ConfigDict:
+  """Points a paper's config at `digits` (built-in 8x8, CPU-sized) or `cifar10` (TFDS, 32x32x3).
+
+  The zoo's experiment files take it as their argument: `--config=experiments/sngan.py:cifar10`.
+  CIFAR-10 needs the prepared TFDS dataset (`tfds build cifar10 --data_dir=DIR`, then
+  `--config.data.data_dir=DIR`).
+  """
+  if dataset == "digits":
+    config.data.name = "digits"
+    config.eval.update(every_steps=1000, num_samples=5000)
+    config.checkpoint.every_steps = 1000
+  elif dataset == "cifar10":
+    config.data.update(name="tfds", tfds_name="cifar10", split="train", image_size=32, channels=3)
+    config.eval.update(every_steps=5000, num_samples=10000)
+    config.checkpoint.every_steps = 5000
+  else:
+    raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
+  return config
+
+
+def adam_players(config, g_lr, d_lr, b1, b2):
+  """Both players' Adam settings (different learning rates = TTUR, Heusel et al. 2017)."""
+  config.optim.g.update(name="adam", lr=g_lr, b1=b1, b2=b2)
+  config.optim.d.update(name="adam", lr=d_lr, b1=b1, b2=b2)
+  return config

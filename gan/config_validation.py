@@ -92,7 +92,7 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
     _choice(config, f"optim.{player}.name", factory.OPTIMIZERS)
     _number_in(config, f"optim.{player}.lr", 1e-12, 10.0)
     _choice(config, f"optim.{player}.schedule", factory.SCHEDULES)
-    if config.optim[player].name == "adam":
+    if config.optim[player].name in ("adam", "rmsprop"):  # rmsprop: b2 is its decay
       _number_in(config, f"optim.{player}.b1", 0.0, 1.0)
       _number_in(config, f"optim.{player}.b2", 0.0, 1.0)
   for name in regularizers.PENALTY_FUNCTIONS:

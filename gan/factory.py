@@ -8,7 +8,7 @@ from gan.errors import UserError
 from gan.steps import GANGame
 
 SCHEDULES = ("constant", "linear_decay", "cosine")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 def learning_rate(opt_config, num_steps: int):
@@ -23,10 +23,13 @@ def learning_rate(opt_config, num_steps: int):
 
 
 def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:
-  """One player's optimizer: Adam(lr, b1, b2) (Kingma & Ba 2015) or SGD, with an optional schedule."""
+  """One player's optimizer with an optional schedule: Adam(lr, b1, b2) (Kingma & Ba 2015), RMSProp
+  (Tieleman & Hinton 2012; decay = b2, as PyTorch's alpha 0.99 that WGAN and Mescheder et al. used) or SGD."""
   lr = learning_rate(opt_config, num_steps)
   if opt_config.name == "adam":
     return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.get("eps", 1e-8))
+  if opt_config.name == "rmsprop":
+    return optax.rmsprop(lr, decay=opt_config.b2, eps=opt_config.get("eps", 1e-8))
   return optax.sgd(lr, momentum=opt_config.get("momentum", 0.0) or None)
 
 

@@ -50,8 +50,11 @@ def parse_flags(argv):
     fail(f"--config file {path!r} not found")
   try:
     rest = FLAGS(argv)
-  except flags.Error as e:  # bad value type, unknown flag
-    fail(str(e).splitlines()[0])
+  except flags.Error as e:  # bad value type, unknown flag, or an error raised inside get_config(ARG)
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    if "Error whilst parsing config file" in lines[0]:
+      fail(f"could not load --config={path}: {lines[-1]}")  # the exception's own line, not the traceback
+    fail(lines[0])
   except (AttributeError, KeyError) as e:  # --config.key=value for a key the config does not have
     key = str(e).strip("\"'")
     overrides = [a.split("=")[0] for a in argv if a.startswith("--config.") and key in a.split("=")[0]]

@@ -1,6 +1,7 @@
 """Every experiment config is valid, and each family trains end to end for a few steps."""
 import glob
 import importlib
+import json
 import os
 
 import jax
@@ -21,11 +22,35 @@ def test_all_expected_experiments_exist():
   assert {"ring8", "grid25", "digits_dcgan", "mnist_dcgan", "cifar10_dcgan"} <= set(EXPERIMENTS)
 
 
+ZOO = ("wgan", "wgan_gp", "lsgan", "sngan", "sagan", "dragan", "r1")  # one file per paper, two datasets
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_config_is_valid_and_documented(name):
   module = importlib.import_module(f"experiments.{name}")
   config_validation.validate(module.get_config())
+  if name in ZOO:
+    config_validation.validate(module.get_config("cifar10"))
   assert module.__doc__ and "esult" in module.__doc__  # says what it reproduces and the result
+
+
+def test_zoo_dataset_argument_errors_in_one_line(tmp_path):
+  result = run(["--config=experiments/sngan.py:imagenet", f"--workdir={tmp_path / 'w'}"])
+  assert result.returncode == 2 and not os.path.exists(tmp_path / "w")
+  assert result.stderr.strip().splitlines() == [
+      "error: could not load --config=experiments/sngan.py: ValueError: unknown dataset 'imagenet': "
+      "expected one of digits, cifar10"]
+
+
+@pytest.mark.parametrize("name", [*ZOO, "digits_cond_dcgan"])
+def test_zoo_experiment_runs_two_steps_through_the_cli(tmp_path, name):
+  result = run([f"--config=experiments/{name}.py", f"--workdir={tmp_path}", "--config.num_train_steps=2",
+                "--config.eval.every_steps=2", "--config.eval.num_samples=200", "--config.batch_size=16",
+                "--config.model.generator.width=4", "--config.model.discriminator.width=4",
+                "--config.model.z_dim=8"])
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert rows[-1]["step"] == 2 and "eval/digits_classes_covered" in rows[-1]
 
 
 @pytest.mark.parametrize("experiment,shape", [("grid25", (2,)), ("digits_dcgan", (8, 8, 1))])

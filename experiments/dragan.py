@@ -1,0 +1,27 @@
+"""dragan: DRAGAN (Kodali et al. 2017, "On Convergence and Stability of GANs", Eq. 2 and Algorithm 1).
+
+Reproduces the penalty lambda E[(||grad D(x + delta)|| - 1)^2] = 10 around the real data, delta =
+0.5 std(x) U[0, 1], with the non-saturating loss on the DCGAN architecture, Adam(1e-4, b1 0.5, b2 0.9)
+and batch 64. D uses layer norm instead of batch norm: a gradient penalty is per example.
+`--config=experiments/dragan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "non_saturating"
+  config.batch_size = 64
+  config.regularizers.dragan.weight = 10.0
+  common.adam_players(config, 1e-4, 1e-4, b1=0.5, b2=0.9)
+  config.model.discriminator.norm = "layer"
+  config.ema.decay = 0.999
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 100000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 128
+    config.num_train_steps = 3000
+  return config

@@ -1,0 +1,24 @@
+"""lsgan: least-squares GAN (Mao et al. 2017, "Least Squares Generative Adversarial Networks", Eq. 2).
+
+Reproduces the a = 0, b = c = 1 objective on the DCGAN architecture: D minimises
+1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2], G minimises 1/2 E[(D(G(z)) - 1)^2]; Adam(2e-4, b1 0.5), batch 64.
+`--config=experiments/lsgan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "least_squares"
+  config.batch_size = 64
+  common.adam_players(config, 2e-4, 2e-4, b1=0.5, b2=0.999)
+  config.ema.decay = 0.999
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 100000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 128
+    config.num_train_steps = 3000
+  return config

@@ -1,0 +1,30 @@
+"""r1: non-saturating GAN with the R1 penalty (Mescheder et al. 2018, "Which Training Methods for GANs
+do actually converge?", Eq. 9).
+
+Reproduces their ResNet recipe: non-saturating loss, gamma/2 E_real[||grad D||^2] with gamma = 10, no
+normalization in D, RMSProp lr 1e-4 (alpha 0.99) for both players, z_dim 256, batch 64, an EMA of G
+(decay 0.999). `regularizers.r1.every` > 1 makes it lazy (StyleGAN2).
+`--config=experiments/r1.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "non_saturating"
+  config.batch_size = 64
+  config.regularizers.r1.weight = 10.0
+  for player in (config.optim.g, config.optim.d):
+    player.update(name="rmsprop", lr=1e-4, b2=0.99)
+  config.model.generator.update(name="resnet", width=64)
+  config.model.discriminator.update(name="resnet", width=64, norm="none")
+  config.ema.decay = 0.999
+  if dataset == "cifar10":
+    config.model.z_dim = 256
+    config.num_train_steps = 100000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 32
+    config.num_train_steps = 3000
+  return config

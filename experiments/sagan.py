@@ -1,0 +1,30 @@
+"""sagan: self-attention GAN (Zhang et al. 2019, "Self-Attention Generative Adversarial Networks").
+
+Reproduces their recipe at CIFAR-10 size: ResNet G and D with a self-attention block (at 16x16 for
+32x32 images; their ImageNet model puts it at 32x32 of 128), spectral norm in BOTH players, hinge
+loss, one D step per G step with TTUR learning rates (G 1e-4, D 4e-4, Adam b1 0, b2 0.9), batch 64.
+`--config=experiments/sagan.py:digits` (default; CPU-sized, attention at 8x8) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "hinge"
+  config.batch_size = 64
+  common.adam_players(config, 1e-4, 4e-4, b1=0.0, b2=0.9)
+  attention = 16 if dataset == "cifar10" else 8
+  config.model.generator.update(name="resnet", width=64, spectral_norm=True)
+  config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True)
+  config.model.generator.attention_resolution = attention
+  config.model.discriminator.attention_resolution = attention // 2 if dataset != "cifar10" else attention
+  config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 100000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 32
+    config.num_train_steps = 4000
+  return config

@@ -1,0 +1,30 @@
+"""sngan: spectrally normalized GAN (Miyato et al. 2018, "Spectral Normalization for GANs").
+
+Reproduces the CIFAR-10 ResNet setting of their Table 2 / Appendix B: ResNet G (BN) and D (spectral
+norm on every layer, no BN), hinge loss, n_critic = 5, Adam(2e-4, b1 0, b2 0.9), batch 64, 50k G
+updates with the learning rate decayed linearly (their ResNet runs).
+`--config=experiments/sngan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "hinge"
+  config.n_critic = 5
+  config.batch_size = 64
+  common.adam_players(config, 2e-4, 2e-4, b1=0.0, b2=0.9)
+  for player in (config.optim.g, config.optim.d):
+    player.update(schedule="linear_decay", final_lr_fraction=0.0)
+  config.model.generator.update(name="resnet", width=64)
+  config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True)
+  config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 50000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 32
+    config.num_train_steps = 2000
+  return config

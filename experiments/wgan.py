@@ -1,0 +1,26 @@
+"""wgan: Wasserstein GAN with weight clipping (Arjovsky et al. 2017, "Wasserstein GAN", Algorithm 1).
+
+Reproduces the paper's recipe on the DCGAN architecture: critic loss E[D(fake)] - E[D(real)], every
+critic parameter clipped to [-0.01, 0.01] after its update, n_critic = 5, RMSProp lr 5e-5, batch 64.
+`--config=experiments/wgan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS, the paper's settings).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "wasserstein"
+  config.n_critic = 5
+  config.batch_size = 64
+  config.regularizers.weight_clip.value = 0.01
+  for player in (config.optim.g, config.optim.d):
+    player.update(name="rmsprop", lr=5e-5, b2=0.99)
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 100000
+  else:
+    config.model.update(z_dim=64)
+    config.model.generator.width = config.model.discriminator.width = 64
+    config.num_train_steps = 3000
+  return config

@@ -1,0 +1,31 @@
+"""wgan_gp: WGAN with gradient penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs").
+
+Reproduces Algorithm 1 with the CIFAR-10 ResNet of their Appendix F: critic loss E[D(fake)] - E[D(real)]
++ 10 E[(||grad D(x_hat)|| - 1)^2] at random interpolates, n_critic = 5, Adam(1e-4, b1 0, b2 0.9) with
+the learning rate decayed linearly to 0, batch 64; ResNet G with BN and 128 channels, critic with 128
+channels and no normalization (no batch norm: the penalty is per example).
+`--config=experiments/wgan_gp.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "wasserstein"
+  config.n_critic = 5
+  config.batch_size = 64
+  config.regularizers.wgan_gp.weight = 10.0
+  common.adam_players(config, 1e-4, 1e-4, b1=0.0, b2=0.9)
+  for player in (config.optim.g, config.optim.d):
+    player.update(schedule="linear_decay", final_lr_fraction=0.0)
+  config.model.generator.update(name="resnet", width=32)  # 32x32 table: G 4ch = 128
+  config.model.discriminator.update(name="resnet", width=64, norm="none")  # D 2ch = 128
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.num_train_steps = 100000
+  else:
+    config.model.z_dim = 64
+    config.model.generator.width = config.model.discriminator.width = 32
+    config.num_train_steps = 2000
+  return config

@@ -1,0 +1,155 @@
+"""ResNet generator and discriminator of SNGAN, with SAGAN's self-attention block as an option.
+
+Miyato et al. 2018, "Spectral Normalization for GANs", Appendix B (Tables 4 and 5 for 32x32, Table 6
+for 64x64 and 128x128 in Miyato & Koyama 2018, "cGANs with Projection Discriminator", Fig. 14):
+- G: z -> Dense -> 4x4 x C0; residual up-blocks (BN, ReLU, nearest 2x upsample, 3x3 conv, BN, ReLU,
+  3x3 conv; shortcut: upsample, 1x1 conv) to the resolution; BN, ReLU, 3x3 conv to the channels, tanh.
+- D: an "optimized" first down-block (3x3 conv, ReLU, 3x3 conv, 2x2 average pool; shortcut: pool,
+  1x1 conv), residual blocks (ReLU, 3x3 conv, ReLU, 3x3 conv, optional pool; shortcut 1x1 conv + pool
+  when the shape changes), ReLU, global sum pooling, then the head (Dense -> 1, projection, AC-GAN).
+Widths are multiples of `width` (ch) per resolution (`architecture`): the papers' tables for 32
+(G 4ch everywhere = 256; D 2ch = 128, down-sampling in the first two blocks), 64 and 128 (G 16ch
+halving to ch, D ch doubling to 16ch), and the same doubling rule for any other power of two >= 8.
+`attention_resolution` > 0 inserts the self-attention block of Zhang et al. 2019, "Self-Attention
+GANs", Sec. 3 (query/key 1x1 convs to C/8, value to C/2, key and value 2x2 max-pooled as in their and
+BigGAN's code, output 1x1 conv scaled by gamma initialised at 0) after the block that reaches it.
+`norm`, `spectral_norm` and `conditioning` as for every model (gan/models/normalization.py,
+gan/models/conditioning.py): SNGAN uses BN in G and SN in D; SAGAN and BigGAN add SN in G.
+"""
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gan.models.conditioning import concat_label, discriminator_head
+from gan.models.normalization import normalize, weight_layer
+
+# resolution -> (G block output multipliers, D block output multipliers, D blocks that down-sample)
+PAPER_ARCHITECTURES = {
+    32: ((4, 4, 4), (2, 2, 2, 2), (True, True, False, False)),
+    64: ((8, 4, 2, 1), (1, 2, 4, 8, 16), (True, True, True, True, False)),
+    128: ((16, 8, 4, 2, 1), (1, 2, 4, 8, 16, 16), (True, True, True, True, True, False)),
+}
+
+
+def architecture(resolution: int):
+  """(G input multiplier, G block multipliers, D block multipliers, D down-sampling flags)."""
+  n = int(round(math.log2(resolution))) - 2
+  if resolution < 8 or 2 ** (n + 2) != resolution:
+    raise ValueError(f"the ResNet models need a square power-of-two resolution >= 8, got {resolution}")
+  if resolution in PAPER_ARCHITECTURES:
+    g_out, d_out, d_down = PAPER_ARCHITECTURES[resolution]
+  else:
+    g_out = tuple(min(16, 2 ** (n - 1 - i)) for i in range(n))
+    d_out = tuple(min(16, 2 ** i) for i in range(n + 1))
+    d_down = (True,) * n + (False,)
+  g_in = 4 if resolution == 32 else min(16, 2 * g_out[0])
+  return g_in, g_out, d_out, d_down
+
+
+class SelfAttention(nn.Module):
+  """x + gamma * o, o = conv1x1(softmax(theta phi^T) g) (Zhang et al. 2019, Eqs. 1-3)."""
+  spectral_norm: bool = False
+
+  @nn.compact
+  def __call__(self, x, *, train: bool):
+    n, h, w, c = x.shape
+
+    def conv(features, name):
+      return weight_layer(nn.Conv(features, (1, 1), use_bias=False, name=name),
+                          spectral_norm=self.spectral_norm, train=train)
+
+    def pool(t):
+      return nn.max_pool(t, (2, 2), strides=(2, 2))
+    theta = conv(max(1, c // 8), "theta")(x).reshape(n, h * w, -1)
+    phi = pool(conv(max(1, c // 8), "phi")(x)).reshape(n, h * w // 4, -1)
+    g = pool(conv(max(1, c // 2), "g")(x)).reshape(n, h * w // 4, -1)
+    attention = jax.nn.softmax(jnp.einsum("nqd,nkd->nqk", theta, phi), axis=-1)
+    o = conv(c, "o")(jnp.einsum("nqk,nkd->nqd", attention, g).reshape(n, h, w, -1))
+    gamma = self.param("gamma", nn.initializers.zeros, ())
+    return x + gamma * o
+
+
+def _upsample(x):
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def _downsample(x):
+  return nn.avg_pool(x, (2, 2), strides=(2, 2))
+
+
+class ResNetGenerator(nn.Module):
+  resolution: int = 32
+  channels: int = 3
+  width: int = 64  # ch
+  conditioning: str = "none"  # none | concat | cbn
+  norm: str = "batch"
+  spectral_norm: bool = False
+  attention_resolution: int = 0  # 0: no self-attention
+  num_classes: int | None = None
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, z, labels=None, *, train: bool = True):
+    g_in, g_out, _, _ = architecture(self.resolution)
+
+    def layer(m):
+      return weight_layer(m, spectral_norm=self.spectral_norm, train=train)
+
+    def norm(h):
+      return normalize(h, labels, kind=self.norm, train=train, axis_name=self.axis_name,
+                       conditioning=self.conditioning, num_classes=self.num_classes)
+    z = concat_label(z, labels, self.num_classes, self.conditioning)
+    c = g_in * self.width
+    h = layer(nn.Dense(4 * 4 * c))(z).reshape(z.shape[0], 4, 4, c)
+    for multiplier in g_out:
+      c = multiplier * self.width
+      skip = layer(nn.Conv(c, (1, 1)))(_upsample(h))
+      h = layer(nn.Conv(c, (3, 3), padding="SAME"))(_upsample(nn.relu(norm(h))))
+      h = skip + layer(nn.Conv(c, (3, 3), padding="SAME"))(nn.relu(norm(h)))
+      if h.shape[1] == self.attention_resolution:
+        h = SelfAttention(self.spectral_norm)(h, train=train)
+    h = layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(nn.relu(norm(h)))
+    return jnp.tanh(h)
+
+
+class ResNetDiscriminator(nn.Module):
+  width: int = 64  # ch
+  conditioning: str = "none"  # none | projection | acgan
+  norm: str = "none"  # SNGAN's D has no activation normalization
+  spectral_norm: bool = True
+  attention_resolution: int = 0
+  num_classes: int | None = None
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, labels=None, *, train: bool = True):
+    _, _, d_out, d_down = architecture(x.shape[1])
+
+    def conv(c, size):
+      return weight_layer(nn.Conv(c, (size, size), padding="SAME"), spectral_norm=self.spectral_norm,
+                          train=train)
+
+    def norm(t):
+      return normalize(t, kind=self.norm, train=train, axis_name=self.axis_name)
+    h, attended = x, False
+    for i, (multiplier, down) in enumerate(zip(d_out, d_down)):
+      c = multiplier * self.width
+      if i == 0:  # the optimized block: no activation before the first conv, pool before the shortcut
+        skip = conv(c, 1)(_downsample(h))
+        h = conv(c, 3)(nn.relu(norm(conv(c, 3)(h))))
+      else:
+        skip = h
+        if down or h.shape[-1] != c:
+          skip = conv(c, 1)(skip)
+          skip = _downsample(skip) if down else skip
+        h = conv(c, 3)(nn.relu(norm(conv(c, 3)(nn.relu(norm(h))))))
+      h = (_downsample(h) if down else h) + skip
+      if h.shape[1] == self.attention_resolution and not attended:  # after the first block there
+        h, attended = SelfAttention(self.spectral_norm)(h, train=train), True
+    features = jnp.sum(nn.relu(h), axis=(1, 2))  # global sum pooling
+    return discriminator_head(self, features, labels, conditioning=self.conditioning,
+                              num_classes=self.num_classes, spectral_norm=self.spectral_norm, train=train)

@@ -1,0 +1,73 @@
+"""SNGAN ResNet G/D (widths of the papers' tables) and SAGAN self-attention against a direct computation."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan.models import resnet
+
+KEY = jax.random.PRNGKey(0)
+
+
+def shapes(g, d, z_dim=16, labels=None):
+  z = jnp.ones((2, z_dim))
+  g_vars = jax.eval_shape(lambda: g.init(KEY, z, labels, train=False))
+  x = jax.eval_shape(lambda v: g.apply(v, z, labels, train=False), g_vars)
+  d_vars = jax.eval_shape(lambda: d.init(KEY, jnp.zeros(x.shape), labels, train=False))
+  logits = jax.eval_shape(lambda v: d.apply(v, jnp.zeros(x.shape), labels, train=False), d_vars)
+  return g_vars["params"], x.shape, d_vars["params"], logits.shape
+
+
+@pytest.mark.parametrize("resolution", [8, 16, 32, 64])
+def test_shapes_and_attention_placement(resolution):
+  g = resnet.ResNetGenerator(resolution=resolution, channels=3, width=4, attention_resolution=8)
+  d = resnet.ResNetDiscriminator(width=4, attention_resolution=8)
+  g_params, x_shape, d_params, logits_shape = shapes(g, d)
+  assert x_shape == (2, resolution, resolution, 3) and logits_shape == (2,)
+  assert sum(k.startswith("SelfAttention") for k in g_params) == 1
+  # D's blocks down-sample first: an 8x8 input never leaves a block at 8x8.
+  assert sum(k.startswith("SelfAttention") for k in d_params) == (resolution > 8)
+
+
+def test_sngan_32_widths_follow_the_paper():
+  """Miyato et al. 2018, Tables 4-5 with ch = 64: G 4x4x256 and three 256-wide up-blocks; D 128 wide."""
+  g_params, _, d_params, _ = shapes(resnet.ResNetGenerator(resolution=32, width=64),
+                                    resnet.ResNetDiscriminator(width=64), z_dim=128)
+  assert g_params["Dense_0"]["kernel"].shape == (128, 4 * 4 * 256)
+  g_convs = [v["kernel"].shape[-1] for k, v in g_params.items() if k.startswith("Conv_")]
+  assert set(g_convs) == {256, 3} and len(g_convs) == 3 * 3 + 1  # 2 convs + 1x1 shortcut per block
+  assert {v["kernel"].shape[-1] for k, v in d_params.items() if k.startswith("Conv_")} == {128}
+  count = lambda p: sum(x.size for x in jax.tree.leaves(p))  # noqa: E731
+  # By hand. G: Dense 128*4096+4096; per block BN 512, two 3x3 convs 256->256 (590,080 each), 1x1
+  # shortcut 65,792, BN 512; final BN 512 and 3x3 conv 256->3 (6,915).
+  assert count(g_params) == 528_384 + 3 * (512 + 2 * 590_080 + 65_792 + 512) + 512 + 6_915
+  # D: block 1: 3x3 3->128 (3,584), 3x3 128->128 (147,584), 1x1 3->128 (512); block 2: two 3x3
+  # (295,168) + 1x1 (16,512); blocks 3-4: two 3x3 each, identity shortcut; Dense 128->1 (129).
+  assert count(d_params) == (3_584 + 147_584 + 512) + (295_168 + 16_512) + 2 * 295_168 + 129
+
+
+def test_self_attention_is_identity_at_init_and_matches_a_direct_computation():
+  x = jax.random.normal(KEY, (2, 4, 4, 16))
+  block = resnet.SelfAttention()
+  variables = block.init(KEY, x, train=False)
+  np.testing.assert_array_equal(block.apply(variables, x, train=False), x)  # gamma starts at 0
+  params = {**variables["params"], "gamma": jnp.array(0.7)}
+  out = block.apply({"params": params}, x, train=False)
+
+  w = {k: np.asarray(v["kernel"][0, 0]) for k, v in params.items() if k != "gamma"}
+  xs = np.asarray(x, np.float64)
+  def pool(t):  # 2x2 max pool, NHWC
+    return t.reshape(2, 2, 2, 2, 2, -1).max(axis=(2, 4))
+  theta = (xs @ w["theta"]).reshape(2, 16, -1)
+  phi = pool(xs @ w["phi"]).reshape(2, 4, -1)
+  g = pool(xs @ w["g"]).reshape(2, 4, -1)
+  logits = theta @ phi.transpose(0, 2, 1)
+  beta = np.exp(logits - logits.max(-1, keepdims=True))
+  beta /= beta.sum(-1, keepdims=True)
+  expected = xs + 0.7 * ((beta @ g).reshape(2, 4, 4, -1) @ w["o"])
+  np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_bad_resolution():
+  with pytest.raises(ValueError, match="power-of-two resolution >= 8, got 24"):
+    resnet.architecture(24)
