@@ -80,8 +80,9 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
       _choice(config, f"model.{player}.conditioning", choices[config.model[player].name])
     if "norm" in config.model[player]:
       _choice(config, f"model.{player}.norm", normalization.NORMS)
-  if config.model.generator.get("conditioning") == "cbn" and config.model.generator.get("norm", "batch") != "batch":
-    _fail("model.generator.norm", config.model.generator.get("norm"), "'batch' with conditioning='cbn'")
+  g_conditioning = config.model.generator.get("conditioning")
+  if g_conditioning in ("cbn", "biggan") and config.model.generator.get("norm", "batch") != "batch":
+    _fail("model.generator.norm", config.model.generator.get("norm"), f"'batch' with conditioning={g_conditioning!r}")
   pack = config.model.discriminator.get("pack", 1)
   if pack > 1 and config.model.discriminator.get("conditioning", "none") != "none":
     _fail("model.discriminator.pack", pack, "1 with a conditional discriminator")

@@ -22,7 +22,7 @@ def test_all_expected_experiments_exist():
   assert {"ring8", "grid25", "digits_dcgan", "mnist_dcgan", "cifar10_dcgan"} <= set(EXPERIMENTS)
 
 
-ZOO = ("wgan", "wgan_gp", "lsgan", "sngan", "sagan", "dragan", "r1")  # one file per paper, two datasets
+ZOO = ("wgan", "wgan_gp", "lsgan", "sngan", "sagan", "biggan", "dragan", "r1")  # one file per paper, two datasets
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

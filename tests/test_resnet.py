@@ -1,4 +1,5 @@
 """SNGAN ResNet G/D (widths of the papers' tables) and SAGAN self-attention against a direct computation."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,3 +72,33 @@ def test_self_attention_is_identity_at_init_and_matches_a_direct_computation():
 def test_bad_resolution():
   with pytest.raises(ValueError, match="power-of-two resolution >= 8, got 24"):
     resnet.architecture(24)
+
+
+def test_biggan_hierarchical_latent_and_shared_embedding():
+  class Conditions(nn.Module):
+    @nn.compact
+    def __call__(self, z, labels):
+      return resnet.biggan_conditions(z, labels, 3, 10, 5, lambda m: m)
+  z = jnp.arange(20.0).reshape(2, 10)
+  labels = jnp.array([4, 7])
+  variables = Conditions().init(KEY, z, labels)
+  first, conditions = Conditions().apply(variables, z, labels)
+  np.testing.assert_array_equal(first, z[:, :4])  # 10 = 4 + 3 * 2: the first chunk takes the rest
+  table = variables["params"]["shared_embedding"]["embedding"]
+  for i, condition in enumerate(conditions):
+    np.testing.assert_array_equal(condition, jnp.concatenate([table[labels], z[:, 4 + 2 * i:6 + 2 * i]], 1))
+
+
+def test_biggan_generator_is_plain_bn_at_init_and_conditional_after():
+  g = resnet.ResNetGenerator(resolution=8, channels=1, width=4, conditioning="biggan", num_classes=10,
+                             spectral_norm=True, shared_embedding_dim=6)
+  z = jnp.tile(jax.random.normal(KEY, (1, 8)), (2, 1))
+  labels = jnp.array([1, 2])
+  variables = g.init(KEY, z, labels, train=False)
+  out = g.apply(variables, z, labels, train=False)
+  np.testing.assert_allclose(out[0], out[1], atol=1e-6)  # zero-initialised gains: labels not used yet
+  params = dict(variables["params"])
+  for name in ("Dense_1", "Dense_2", "Dense_3", "Dense_4"):  # the cBN gain and bias maps of the block
+    params[name] = {"kernel": jax.random.normal(jax.random.PRNGKey(1), params[name]["kernel"].shape)}
+  out = g.apply({**variables, "params": params}, z, labels, train=False)
+  assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4

@@ -14,7 +14,7 @@ DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator
                   "resnet": resnet.ResNetDiscriminator}
 # The `conditioning` values each family supports (gan/models/conditioning.py).
 GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": conditioning.GENERATOR_CONDITIONING,
-                          "resnet": conditioning.GENERATOR_CONDITIONING}
+                          "resnet": (*conditioning.GENERATOR_CONDITIONING, "biggan")}
 DISCRIMINATOR_CONDITIONING = {name: conditioning.DISCRIMINATOR_CONDITIONING for name in DISCRIMINATORS}
 
 

@@ -6,6 +6,8 @@ Generator (`model.generator.conditioning`):
 - `cbn`: conditional batch norm, every BN's gain and bias predicted from the class (de Vries et al.
   2017, "Modulating early visual processing by language", Eq. 2; the cGAN form of Miyato & Koyama
   2018, Sec. 4.1); implemented in gan/models/normalization.py.
+- `biggan` (ResNet G only): BigGAN's shared class embedding and hierarchical z feeding every
+  conditional BN through linear layers (Brock et al. 2019, Sec. 3; gan/models/resnet.py).
 Discriminator (`model.discriminator.conditioning`), on D's penultimate features phi(x):
 - `none`: logit = psi(phi(x)).
 - `projection`: logit = psi(phi(x)) + <V y, phi(x)>, V a class embedding (Miyato & Koyama 2018,
@@ -22,7 +24,7 @@ import jax.numpy as jnp
 
 from gan.models.normalization import weight_layer
 
-GENERATOR_CONDITIONING = ("none", "concat", "cbn")
+GENERATOR_CONDITIONING = ("none", "concat", "cbn")  # + "biggan" for the ResNet generator
 DISCRIMINATOR_CONDITIONING = ("none", "projection", "acgan")
 CLASS_LOGITS = "class_logits"
 

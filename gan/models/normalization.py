@@ -22,12 +22,13 @@ SPECTRAL_COLLECTION = "spectral"
 
 
 def normalize(h, labels=None, *, kind: str, train: bool, axis_name: str | None,
-              conditioning: str = "none", num_classes: int | None = None):
+              conditioning: str = "none", num_classes: int | None = None, condition=None,
+              spectral_norm: bool = False):
   """`h` normalized by `kind`. Called inside a parent's `nn.compact` method, so the layers are the
   parent's (auto-named BatchNorm_i, LayerNorm_i, ...): parameter names do not depend on this helper."""
   if kind == "batch":
     return batch_norm(h, labels, train=train, axis_name=axis_name, conditioning=conditioning,
-                      num_classes=num_classes)
+                      num_classes=num_classes, condition=condition, spectral_norm=spectral_norm)
   if kind == "layer":
     return nn.LayerNorm(epsilon=1e-5, reduction_axes=tuple(range(1, h.ndim)), feature_axes=-1)(h)
   if kind == "instance":
@@ -40,21 +41,27 @@ def normalize(h, labels=None, *, kind: str, train: bool, axis_name: str | None,
 
 
 def batch_norm(h, labels=None, *, train: bool, axis_name: str | None, conditioning: str = "none",
-               num_classes: int | None = None):
-  """Batch norm, plain or class-conditional (`cbn`: de Vries et al. 2017, Eq. 2).
+               num_classes: int | None = None, condition=None, spectral_norm: bool = False):
+  """Batch norm, plain or class-conditional: BN without affine parameters, then (1 + gamma) * h + beta.
 
-  `cbn`: BN without affine parameters, then (1 + gamma_y) * h + beta_y, with gamma_y, beta_y rows of
-  per-layer class embeddings initialised to 0 (so training starts as plain BN).
+  - `cbn` (de Vries et al. 2017, Eq. 2): gamma, beta are rows y of per-layer class embeddings.
+  - `biggan` (Brock et al. 2019, Sec. 3): gamma, beta are linear maps (spectrally normalized with the
+    model) of a condition vector, [shared class embedding, chunk of z] (gan/models/resnet.py).
+  Both are initialised to 0, so training starts as plain BN.
   """
-  conditional = conditioning == "cbn"
+  conditional = conditioning in ("cbn", "biggan")
   h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                    axis_name=axis_name if train else None, use_scale=not conditional,
                    use_bias=not conditional)(h)
   if not conditional:
     return h
-  shape = (h.shape[0],) + (1,) * (h.ndim - 2) + (h.shape[-1],)
-  gain, bias = (nn.Embed(num_classes, h.shape[-1], embedding_init=nn.initializers.zeros)(labels)
-                for _ in range(2))
+  features, zeros = h.shape[-1], nn.initializers.zeros
+  if conditioning == "cbn":
+    gain, bias = (nn.Embed(num_classes, features, embedding_init=zeros)(labels) for _ in range(2))
+  else:
+    gain, bias = (weight_layer(nn.Dense(features, use_bias=False, kernel_init=zeros),
+                               spectral_norm=spectral_norm, train=train)(condition) for _ in range(2))
+  shape = (h.shape[0],) + (1,) * (h.ndim - 2) + (features,)
   return (1.0 + gain.reshape(shape)) * h + bias.reshape(shape)
 
 

@@ -85,10 +85,11 @@ class ResNetGenerator(nn.Module):
   resolution: int = 32
   channels: int = 3
   width: int = 64  # ch
-  conditioning: str = "none"  # none | concat | cbn
+  conditioning: str = "none"  # none | concat | cbn | biggan (gan/models/conditioning.py)
   norm: str = "batch"
   spectral_norm: bool = False
   attention_resolution: int = 0  # 0: no self-attention
+  shared_embedding_dim: int = 128  # BigGAN's shared class embedding (conditioning="biggan")
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -99,21 +100,43 @@ class ResNetGenerator(nn.Module):
     def layer(m):
       return weight_layer(m, spectral_norm=self.spectral_norm, train=train)
 
-    def norm(h):
+    def norm(h, condition=None, conditioning=self.conditioning):
       return normalize(h, labels, kind=self.norm, train=train, axis_name=self.axis_name,
-                       conditioning=self.conditioning, num_classes=self.num_classes)
+                       conditioning=conditioning, num_classes=self.num_classes, condition=condition,
+                       spectral_norm=self.spectral_norm)
+    conditions = [None] * len(g_out)
+    if self.conditioning == "biggan":
+      z, conditions = biggan_conditions(z, labels, len(g_out), self.num_classes, self.shared_embedding_dim,
+                                        layer)
     z = concat_label(z, labels, self.num_classes, self.conditioning)
     c = g_in * self.width
     h = layer(nn.Dense(4 * 4 * c))(z).reshape(z.shape[0], 4, 4, c)
-    for multiplier in g_out:
+    for multiplier, condition in zip(g_out, conditions):
       c = multiplier * self.width
       skip = layer(nn.Conv(c, (1, 1)))(_upsample(h))
-      h = layer(nn.Conv(c, (3, 3), padding="SAME"))(_upsample(nn.relu(norm(h))))
-      h = skip + layer(nn.Conv(c, (3, 3), padding="SAME"))(nn.relu(norm(h)))
+      h = layer(nn.Conv(c, (3, 3), padding="SAME"))(_upsample(nn.relu(norm(h, condition))))
+      h = skip + layer(nn.Conv(c, (3, 3), padding="SAME"))(nn.relu(norm(h, condition)))
       if h.shape[1] == self.attention_resolution:
         h = SelfAttention(self.spectral_norm)(h, train=train)
-    h = layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(nn.relu(norm(h)))
+    # The last BN is unconditional in SNGAN-projection's and BigGAN's generators.
+    h = layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(nn.relu(norm(h, conditioning="none")))
     return jnp.tanh(h)
+
+
+def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_dim: int, layer):
+  """BigGAN's hierarchical latent and shared embedding (Brock et al. 2019, Sec. 3 and Appendix B).
+
+  z is split into num_blocks + 1 chunks (the first takes any remainder); the first feeds the initial
+  Dense layer, and block i's conditional BNs see [shared_embedding(y), chunk i + 1].
+  Returns (first chunk, one condition vector per block).
+  """
+  size = z.shape[-1] // (num_blocks + 1)
+  if size == 0:
+    raise ValueError(f"BigGAN's hierarchical z needs z_dim >= {num_blocks + 1}, got {z.shape[-1]}")
+  first = z.shape[-1] - num_blocks * size
+  shared = layer(nn.Embed(num_classes, embedding_dim, name="shared_embedding"))(labels)
+  chunks = [z[:, first + i * size:first + (i + 1) * size] for i in range(num_blocks)]
+  return z[:, :first], [jnp.concatenate([shared, chunk], axis=-1) for chunk in chunks]
 
 
 class ResNetDiscriminator(nn.Module):

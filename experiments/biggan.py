@@ -1,0 +1,37 @@
+"""biggan: class-conditional BigGAN (Brock et al. 2019, "Large Scale GAN Training for High Fidelity
+Natural Image Synthesis", Sec. 3 and Appendix B).
+
+Reproduces the architecture's ingredients at CIFAR-10 size: ResNet G with a shared class embedding
+(128) and hierarchical z feeding every conditional BN through linear layers, projection D, spectral
+norm and self-attention in both players, orthogonal regularization of G (1e-4), hinge loss, TTUR
+(G 1e-4, D 4e-4, Adam b1 0, b2 0.999), two D steps per G step, an EMA of G (0.9999) started at 20k
+steps, cross-replica BN. Their 128x128 settings; the batch (2048 in the paper) is 64 here per default
+and the deep variant (BigGAN-deep) is not implemented. `:digits` (default; CPU-sized) or `:cifar10`.
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import common
+
+
+def get_config(dataset="digits"):
+  config = common.set_dataset(common.base_config(), dataset or "digits")
+  config.loss = "hinge"
+  config.n_critic = 2
+  config.batch_size = 64
+  common.adam_players(config, 1e-4, 4e-4, b1=0.0, b2=0.999)
+  config.regularizers.orthogonal.weight = 1e-4
+  config.model.generator.update(name="resnet", width=64, conditioning="biggan", spectral_norm=True,
+                                shared_embedding_dim=128)
+  config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True,
+                                    conditioning="projection")
+  if dataset == "cifar10":
+    config.model.z_dim = 128
+    config.model.generator.attention_resolution = config.model.discriminator.attention_resolution = 16
+    config.num_train_steps = 100000
+    config.ema.update(decay=0.9999, start_step=20000)
+  else:
+    config.model.z_dim = 64
+    config.model.generator.update(width=32, attention_resolution=8, shared_embedding_dim=32)
+    config.model.discriminator.update(width=32, attention_resolution=4)
+    config.num_train_steps = 3000
+    config.ema.update(decay=0.999, start_step=1000)
+  return config
