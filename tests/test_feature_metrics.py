@@ -102,6 +102,17 @@ def _kid_explicit(x, y):
   return kxx / (m * (m - 1)) + kyy / (m * (m - 1)) - 2 * kxy / (m * m)
 
 
+@pytest.mark.parametrize("n,d", [(5, 40), (40, 40), (60, 8)])
+def test_frechet_distance_to_stats_equals_the_full_computation(n, d):
+  rng = np.random.default_rng(n)
+  x = rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, d)
+  y = rng.standard_normal((3 * d, d)) @ rng.standard_normal((d, d)) / np.sqrt(d) + 0.3
+  mu, sigma = feature_statistics(y)
+  expected = features.frechet_distance_from_stats(*feature_statistics(x), mu, sigma)
+  # rel 1e-6: for N < D the D x D route sums square roots of rounding-level eigenvalues (~1e-7 each)
+  assert features.frechet_distance_to_stats(x, mu, sigma) == pytest.approx(expected, rel=1e-6)
+
+
 def test_kid_full_sets_equal_the_explicit_formula_with_zero_std():
   rng = np.random.default_rng(0)
   x, y = rng.normal(size=(40, 5)), rng.normal(size=(40, 5)) * 1.3 + 0.4

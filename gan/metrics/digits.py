@@ -30,6 +30,7 @@ import numpy as np
 import optax
 
 from gan.data import index_rng
+from gan.metrics.suite import FeatureNet, cache_dir
 
 NUM_CLASSES = 10
 PRESENT_FRACTION = 0.02  # a class is covered if it gets >= 0.2 / NUM_CLASSES of the samples
@@ -94,39 +95,44 @@ def train_classifier(x, y, recipe: Recipe = Recipe()):
 
 
 class DigitsClassifier:
-  """A trained DigitsCNN: labels, class probabilities and 128-d features of 8x8 digits."""
+  """A trained DigitsCNN: labels, class probabilities and 128-d features of 8x8 digits.
+
+  `net` is the same network as a `FeatureNet` (features, probabilities), named "DigitsCNN" with the
+  sha256 of its serialised weights, for the feature-space metrics of gan/metrics/suite.py.
+  """
 
   def __init__(self, params, held_out_accuracy: float):
     self.params = params
     self.held_out_accuracy = held_out_accuracy
-    self._apply = jax.jit(lambda p, x: DigitsCNN().apply({"params": p}, x))
+    apply = jax.jit(lambda p, x: DigitsCNN().apply({"params": p}, x)[::-1])  # (features, logits)
+    weights_hash = hashlib.sha256(flax.serialization.msgpack_serialize(
+        jax.device_get(params))).hexdigest()[:16]
+    self.net = FeatureNet(name="DigitsCNN", weights_hash=weights_hash,
+                          resize="none (native 8x8x1 input)", apply=functools.partial(apply, params))
 
-  def logits_and_features(self, images, chunk: int = 2000):
+  def _features_and_probabilities(self, images) -> tuple[np.ndarray, np.ndarray]:
     images = np.asarray(images, np.float32)
     if images.ndim == 3:
       images = images[..., None]
     if images.shape[1:] != (8, 8, 1):
       raise ValueError(f"expected digits of shape (N, 8, 8, 1), got {images.shape}")
-    outs = [self._apply(self.params, images[i:i + chunk]) for i in range(0, len(images), chunk)]
-    if not outs:
-      return np.zeros((0, NUM_CLASSES), np.float32), np.zeros((0, DigitsCNN.features), np.float32)
-    return (np.concatenate([np.asarray(o[0]) for o in outs]),
-            np.concatenate([np.asarray(o[1]) for o in outs]))
+    return self.net(images)
 
   def predict(self, images) -> np.ndarray:
     """Predicted int32 labels (N,)."""
-    return self.logits_and_features(images)[0].argmax(-1).astype(np.int32)
+    return self.probabilities(images).argmax(-1).astype(np.int32)
 
   def probabilities(self, images) -> np.ndarray:
-    return np.asarray(jax.nn.softmax(self.logits_and_features(images)[0].astype(np.float64), -1))
+    """Softmax class probabilities, float64 (N, 10)."""
+    return self._features_and_probabilities(images)[1]
 
   def features(self, images) -> np.ndarray:
-    return self.logits_and_features(images)[1].astype(np.float64)
+    """The 128-d penultimate (post-ReLU) features, float64 (N, 128)."""
+    return self._features_and_probabilities(images)[0]
 
 
 def _cache_path(recipe: Recipe) -> str:
-  root = os.environ.get("GAN_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jax_gan"))
-  return os.path.join(root, f"digits_cnn_{recipe.key()}.msgpack")
+  return os.path.join(cache_dir(), f"digits_cnn_{recipe.key()}.msgpack")
 
 
 @functools.lru_cache(maxsize=4)
@@ -149,9 +155,9 @@ def get_classifier(recipe: Recipe = Recipe()) -> DigitsClassifier:
   return classifier
 
 
-def class_metrics(images: np.ndarray, classifier: DigitsClassifier | None = None) -> dict[str, float]:
-  """Class coverage/balance of `images` (N, 8, 8, 1) in [-1, 1]; see the module docstring."""
-  labels = (classifier or get_classifier()).predict(images)
+def class_histogram_metrics(labels: np.ndarray) -> dict[str, float]:
+  """Class coverage/balance of predicted labels (N,); see the module docstring."""
+  labels = np.asarray(labels)
   n = len(labels)
   if n == 0:
     return {"digits_classes_covered": 0.0, "digits_class_entropy": 0.0,
@@ -164,3 +170,8 @@ def class_metrics(images: np.ndarray, classifier: DigitsClassifier | None = None
       "digits_max_class_share": float(shares.max()),
       "digits_min_class_share": float(shares.min()),
   }
+
+
+def class_metrics(images: np.ndarray, classifier: DigitsClassifier | None = None) -> dict[str, float]:
+  """Class coverage/balance of `images` (N, 8, 8, 1) in [-1, 1]; see the module docstring."""
+  return class_histogram_metrics((classifier or get_classifier()).predict(images))

@@ -4,7 +4,8 @@ Every function takes NumPy arrays of shape (N, D) (features of N samples, e.g. I
 features) or (N, C) (class probabilities, for IS), computes in float64 on the host and returns
 Python floats or dicts of floats:
 
-- `feature_statistics`, `frechet_distance_from_stats`, `frechet_distance`: Frechet (Inception)
+- `feature_statistics`, `frechet_distance_from_stats`, `frechet_distance`,
+  `frechet_distance_to_stats` (a feature set against cached statistics): Frechet (Inception)
   distance, Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule Converge to a Local
   Nash Equilibrium", Eq. 6.
 - `kernel_inception_distance`: KID, Binkowski et al. 2018, "Demystifying MMD GANs": the unbiased
@@ -159,6 +160,34 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
   b = _as_features(features_b, "features_b", min_rows=2)
   _same_dim(a, b)
   return frechet_distance_from_stats(*feature_statistics(a), *feature_statistics(b))
+
+
+def frechet_distance_to_stats(features: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
+  """FD between the Gaussian fitted to `features` (N, D) and N(mu, sigma) (Heusel et al. 2017, Eq. 6).
+
+  The same number as `frechet_distance_from_stats(*feature_statistics(features), mu, sigma)`, but
+  when N <= D it avoids the two D x D eigenproblems: with C the centred features, S_f = C^T C / (N-1)
+  and S_f S = C^T (C S) / (N-1) has the non-zero eigenvalues of (C S) C^T / (N-1) (AB and BA share
+  them), an N x N symmetric PSD matrix; so Tr (S_f S)^{1/2} = sum sqrt(eig(C S C^T / (N-1))).
+  (For N = 10 and D = 2048: 10 x 10 instead of 2048 x 2048, seconds saved on a CPU.)
+  """
+  x = _as_features(features, "features", min_rows=2)
+  n, d = x.shape
+  if n > d:
+    return frechet_distance_from_stats(*feature_statistics(x), mu, sigma)
+  mu = np.asarray(mu, np.float64)
+  sigma = np.asarray(sigma, np.float64)
+  if mu.shape != (d,) or sigma.shape != (d, d):
+    raise ValueError(f"inconsistent shapes: features {x.shape}, mu {mu.shape}, sigma {sigma.shape}")
+  sigma = 0.5 * (sigma + sigma.T)
+  mean = x.mean(axis=0)
+  c = x - mean
+  m = (c @ sigma @ c.T) / (n - 1)
+  eig = np.linalg.eigvalsh(0.5 * (m + m.T))
+  tr_covmean = np.sum(np.sqrt(np.clip(eig, 0.0, None)))
+  diff = mean - mu
+  fd = diff @ diff + np.sum(c * c) / (n - 1) + np.trace(sigma) - 2.0 * tr_covmean
+  return max(float(fd), 0.0)
 
 
 # --------------------------------------------------------------------------- KID

@@ -69,6 +69,7 @@ import numpy as np
 from flax import traverse_util
 
 from gan.errors import UserError
+from gan.metrics.suite import FeatureNet
 
 INPUT_SIZE = 299
 NUM_FEATURES = 2048
@@ -76,7 +77,9 @@ NUM_LOGITS = 1008
 BN_EPSILON = 1e-3  # torchvision's BasicConv2d: BatchNorm2d(eps=0.001), as in the TF graph
 CONFIG_KEY = "eval.inception_weights"
 PYTORCH_FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
-_BATCH_STATS_LEAVES = ("mean", "var")  # every other leaf is in the "params" collection
+_BATCH_STATS_LEAVES = ("mean", "var")
+RESIZE = ("bilinear to 299x299 (jax.image.resize, half-pixel centres, no antialias: pytorch-fid's "
+          "F.interpolate(align_corners=False)); grayscale repeated to 3 channels")  # every other leaf is in the "params" collection
 
 Variables = Mapping[str, Any]
 
@@ -470,14 +473,18 @@ def convert_torch_state_dict(state_dict: Mapping[str, Any]) -> dict[str, np.ndar
 _preprocess = jax.jit(preprocess)
 
 
-@jax.jit
-def _features(variables, images):
+@functools.partial(jax.jit, static_argnames="fc_bias")
+def _features(variables, images, fc_bias: bool = True):
   out = InceptionV3().apply(variables, images)
-  return out["pool3"], out["logits"]
+  return out["pool3"], (out["logits"] if fc_bias else unbiased_logits(variables, out["pool3"]))
 
 
-def make_feature_fn(variables: Variables) -> Callable[[Any], tuple[jax.Array, jax.Array]]:
+def make_feature_fn(variables: Variables, *, fc_bias: bool = True
+                    ) -> Callable[[Any], tuple[jax.Array, jax.Array]]:
   """images (N, H, W, 1|3) in [-1, 1] -> (pool3 (N, 2048), logits (N, 1008)), jitted.
+
+  `fc_bias=False` gives the logits without the fc bias (`unbiased_logits`), computed in the same
+  executable.
 
   The resize runs in its own small jitted function, so the network is compiled once per batch
   size whatever the image resolution. The variables are placed on the device once and passed as
@@ -487,5 +494,15 @@ def make_feature_fn(variables: Variables) -> Callable[[Any], tuple[jax.Array, ja
   variables = jax.device_put(jax.tree.map(lambda a: np.asarray(a, np.float32), dict(variables)))
 
   def feature_fn(images):
-    return _features(variables, _preprocess(images))
+    return _features(variables, _preprocess(images), fc_bias=fc_bias)
   return feature_fn
+
+
+def feature_net(path: str | os.PathLike, batch_size: int = 100) -> FeatureNet:
+  """The FID Inception-v3 of the weights file at `path` as a `FeatureNet` (gan/metrics/suite.py).
+
+  Features: `pool3` (N, 2048), for FID, KID and the k-NN metrics. Class probabilities: softmax of
+  the 1008 logits without the fc bias (`unbiased_logits`), as in the reference Inception Score code.
+  """
+  return FeatureNet(name="InceptionV3-FID", weights_hash=weights_hash(path), resize=RESIZE,
+                    apply=make_feature_fn(load_params(path), fc_bias=False), batch_size=batch_size)
