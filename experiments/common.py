@@ -42,7 +42,11 @@ def base_config() -> ml_collections.ConfigDict:
   # EMA of G's weights; decay 0 disables it (samples then come from the raw G).
   config.ema = ml_collections.ConfigDict(dict(decay=0.0, start_step=0))
   config.log = ml_collections.ConfigDict(dict(every_steps=100))
-  config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64))
+  # Evaluation (gan/evaluation.py). inception_weights: local .npz of the FID Inception-v3 for image
+  # FID/KID/IS on TFDS data ("" = skip them); primary_metric ranks evaluations for WORKDIR/best/
+  # ("" = reverse_kl for toys, digits_fd for digits, inception_fd for TFDS with weights).
+  config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64,
+                                               inception_weights="", primary_metric=""))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
   return config
 

@@ -1,9 +1,12 @@
 """Checks a config before any work is done, so a bad value fails in one line, not mid-run."""
 from __future__ import annotations
 
-from gan import factory, losses, models, regularizers
+import os
+
+from gan import evaluation, factory, losses, models, regularizers
 from gan.data import builtin
 from gan.errors import UserError
+from gan.metrics import suite
 from gan.models import normalization
 
 REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "data",
@@ -106,7 +109,15 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   _int_at_least(config, "ema.start_step", 0)
   _int_at_least(config, "log.every_steps", 1)
   _int_at_least(config, "eval.every_steps", 1)
-  _int_at_least(config, "eval.num_samples", 1)
+  _int_at_least(config, "eval.num_samples", suite.MIN_SAMPLES if evaluation.suite_prefix(config) else 1)
+  weights = config.eval.get("inception_weights", "")
+  if not isinstance(weights, str) or (weights and not os.path.isfile(weights)):
+    _fail("eval.inception_weights", weights, "'' or an existing local .npz file made by "
+          "scripts/convert_inception_weights.py")
+  metrics = evaluation.metric_directions(config)
+  if config.eval.get("primary_metric", "") not in ("", *metrics):
+    _fail("eval.primary_metric", config.eval.primary_metric,
+          "'' (the data's default) or one of " + (", ".join(metrics) or "nothing for this data"))
   _int_at_least(config, "eval.grid_size", 1)
   _int_at_least(config, "checkpoint.every_steps", 1)
   _int_at_least(config, "checkpoint.max_to_keep", 1)

@@ -1,44 +1,202 @@
-"""Evaluation inside the training loop: a sample picture from fixed noise and the metrics that apply.
+"""Evaluation: a sample picture from fixed noise, the metrics that apply, and their protocol.
 
-- 2D toys: `modes_covered`, `high_quality_fraction`, `reverse_kl` on `eval.num_samples` samples
-  (definitions and the coverage threshold in gan/metrics/toy.py) and a scatter plot with the real modes.
-- Images: a grid of the first `eval.grid_size` samples; for `digits`, the class histogram of the samples
-  under a classifier trained on real digits (gan/metrics/digits.py).
-The noise is drawn from `config.seed` alone, so pictures are comparable across evaluations and resumes.
+Metrics (logged as `eval/<name>`; all on the first `eval.num_samples` samples):
+- 2D toys (`ring8`, `grid25`): `modes_covered`, `high_quality_fraction`, `reverse_kl`, `num_modes`
+  against the analytic mixture (gan/metrics/toy.py).
+- `digits`: the predicted-class histogram (`digits_classes_covered`, ..., gan/metrics/digits.py) and
+  the feature suite of gan/metrics/suite.py in the DigitsCNN's 128-d feature space: `digits_fd`,
+  `digits_is`, `digits_kid`, `digits_precision`, `digits_recall`, `digits_density`,
+  `digits_coverage`. Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
+  classifier saw 80% of them; taking all rather than the 360 held-out digits lowers the small-sample
+  bias of FD in 128 dimensions).
+- `tfds` with `eval.inception_weights` naming a local weights file: the same suite in FID
+  Inception-v3 pool3 space, prefix `inception` (`inception_fd` is FID, `inception_kid` KID,
+  `inception_is` IS). Reference: the whole `data.split` as the model is trained on it (after the
+  `data.*` crop/resize), generated and real images both resized bilinearly to 299x299. Without
+  weights these are skipped with one warning naming the key.
+The sample noise is drawn from `config.seed` alone, so pictures and metrics are comparable across
+evaluations and resumes.
+
+Protocol: every `EvalResult` carries `protocol`, a JSON-able dict: `step`, `generator` ("ema" or
+"raw"), `num_generated`, `noise_seed`, `data`, `reference` (what the samples are compared with),
+`primary_metric`, and for the feature suite `feature_net` (name, weights hash, resize method,
+reference size and hash, k's). The training loop appends it (without `step`, with `from_step`) to
+`WORKDIR/eval/protocol.json` whenever it differs from the last entry; scripts/evaluate.py writes
+it into `WORKDIR/eval/step_N.json`.
+
+Primary metric: `eval.primary_metric` ("" = the default of the data: `reverse_kl` for toys,
+`digits_fd` for digits, `inception_fd` for TFDS with Inception weights, none otherwise) ranks
+evaluations; the training loop keeps the best checkpoint in `WORKDIR/best/`.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+from typing import Callable
 
 import numpy as np
+from absl import logging
 
 from gan import plotting, sampling
+from gan.data import builtin
 from gan.metrics import digits as digits_metrics
-from gan.metrics import toy
+from gan.metrics import suite, toy
+
+TOY_DATASETS = tuple(n for n in builtin.DATASETS if n != "digits")
+TOY_DIRECTIONS = {"modes_covered": "max", "high_quality_fraction": "max", "reverse_kl": "min"}
+DIGITS_CLASS_DIRECTIONS = {"digits_classes_covered": "max", "digits_class_entropy": "max",
+                           "digits_min_class_share": "max", "digits_max_class_share": "min"}
+SUITE_DIRECTIONS = {"fd": "min", "kid": "min", "is": "max", "precision": "max", "recall": "max",
+                    "density": "max", "coverage": "max"}
+DEFAULT_PRIMARY = {"points": "reverse_kl", "digits": "digits_fd", "inception": "inception_fd"}
+NO_WEIGHTS_WARNING = ("image FID/KID/IS skipped: config key eval.inception_weights is empty (convert "
+                      "pytorch-fid's weights with scripts/convert_inception_weights.py and set it)")
+
+
+def inception_weights(config) -> str:
+  return config.eval.get("inception_weights", "") or ""
+
+
+def suite_prefix(config) -> str | None:
+  """"digits", "inception" or None: the feature space the suite runs in for this config."""
+  if config.data.name == "digits":
+    return "digits"
+  if config.data.name == "tfds" and inception_weights(config):
+    return "inception"
+  return None
+
+
+def metric_directions(config) -> dict[str, str]:
+  """Every metric this config's evaluation reports that can rank checkpoints -> "min" or "max"."""
+  if config.data.name in TOY_DATASETS:
+    return dict(TOY_DIRECTIONS)
+  prefix = suite_prefix(config)
+  out = dict(DIGITS_CLASS_DIRECTIONS) if prefix == "digits" else {}
+  if prefix:
+    out.update({f"{prefix}_{name}": mode for name, mode in SUITE_DIRECTIONS.items()})
+  return out
+
+
+def primary_metric(config) -> tuple[str, str] | None:
+  """(name, "min" | "max") of the metric that picks the best checkpoint, or None when there is none."""
+  name = config.eval.get("primary_metric", "") or DEFAULT_PRIMARY.get(
+      "points" if config.data.name in TOY_DATASETS else suite_prefix(config))
+  return (name, metric_directions(config)[name]) if name else None
+
+
+@dataclasses.dataclass
+class EvalResult:
+  metrics: dict[str, float]
+  protocol: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSuite:
+  """Where the feature metrics run: metric prefix, feature net, reference images and their story."""
+  prefix: str
+  net: suite.FeatureNet
+  reference_images: Callable[[], np.ndarray]
+  reference: str
+  extra_protocol: dict
+
+
+def feature_suite(config, dataset) -> FeatureSuite | None:
+  prefix = suite_prefix(config)
+  if prefix == "digits":
+    classifier = digits_metrics.get_classifier()
+    return FeatureSuite(prefix, classifier.net, lambda: builtin.load_digits()[0],
+                        "all 1,797 8x8 digits bundled with scikit-learn (the training set)",
+                        {"classifier_held_out_accuracy": classifier.held_out_accuracy})
+  if prefix == "inception":
+    from gan.metrics import inception  # pylint: disable=g-import-not-at-top  (a large module)
+    d = config.data
+    return FeatureSuite(prefix, inception.feature_net(inception_weights(config)), lambda: dataset.x,
+                        f"TFDS {d.tfds_name!r} split {d.split!r}, all images at the training "
+                        f"resolution {'x'.join(map(str, dataset.example_shape))} (data.* crop/resize)",
+                        {})
+  if config.data.name == "tfds":
+    logging.warning(NO_WEIGHTS_WARNING)
+  return None
 
 
 class Evaluator:
-  def __init__(self, config, game, dataset, workdir: str):
+  def __init__(self, config, game, dataset, workdir: str, *, num_samples: int | None = None):
     self.config, self.game, self.dataset = config, game, dataset
     self.samples_dir = os.path.join(workdir, "samples")
+    self.num_samples = num_samples or config.eval.num_samples
+    self.suite = feature_suite(config, dataset)
+    self.primary = primary_metric(config)
+    self._reference = None
 
-  def __call__(self, step: int, g_params, g_collections, *, write_files: bool = True) -> dict:
+  @property
+  def reference(self) -> suite.Reference:
+    """The suite's reference statistics, computed (or read from the disk cache) on first use."""
+    if self._reference is None:
+      self._reference = suite.get_reference(self.suite.net, self.suite.reference_images())
+    return self._reference
+
+  def __call__(self, step: int, g_params, g_collections, *, generator: str,
+               write_files: bool = True) -> EvalResult:
+    """Metrics and protocol of G(`g_params`) at `step`; `generator` ("ema"/"raw") is recorded."""
     cfg = self.config.eval
-    has_sample_metrics = self.dataset.kind == "points" or self.config.data.name == "digits"
-    num = max(cfg.num_samples, cfg.grid_size) if has_sample_metrics else cfg.grid_size
-    samples = sampling.generate(self.game, g_params, g_collections, num, seed=self.config.seed)
+    has_metrics = self.dataset.kind == "points" or self.suite is not None
+    num = self.num_samples if has_metrics else 0
+    samples = sampling.generate(self.game, g_params, g_collections, max(num, cfg.grid_size),
+                                seed=self.config.seed)
+    evaluated = samples[:num]
     metrics = {}
+    protocol = {"step": int(step), "generator": generator, "num_generated": num,
+                "noise_seed": self.config.seed, "data": self.config.data.name,
+                "primary_metric": list(self.primary) if self.primary else None}
     path = os.path.join(self.samples_dir, f"step_{step:07d}.png")
     if self.dataset.kind == "points":
-      metrics.update(toy.mode_metrics(samples, self.dataset.centers, self.dataset.std))
+      metrics.update(toy.mode_metrics(evaluated, self.dataset.centers, self.dataset.std))
+      protocol["reference"] = (f"the analytic mixture: {len(self.dataset.centers)} centres, std "
+                               f"{self.dataset.std} (HQ and coverage as in gan/metrics/toy.py)")
       if write_files:
         lim = float(np.abs(self.dataset.centers).max()) + 1.0
         title = (f"step {step}: {metrics['modes_covered']:.0f}/{metrics['num_modes']:.0f} modes, "
                  f"HQ {metrics['high_quality_fraction']:.3f}, rKL {metrics['reverse_kl']:.3f}")
         plotting.save_scatter(samples[:2500], path, centers=self.dataset.centers, title=title, lim=lim)
     else:
-      if self.config.data.name == "digits":
-        metrics.update(digits_metrics.class_metrics(samples))
+      if self.suite is not None:
+        feats, probs = self.suite.net(evaluated)
+        if self.suite.prefix == "digits":
+          metrics.update(digits_metrics.class_histogram_metrics(probs.argmax(axis=1)))
+        suite_metrics, suite_protocol = suite.feature_metrics(self.suite.prefix, self.reference,
+                                                              feats, probs)
+        metrics.update(suite_metrics)
+        protocol["reference"] = self.suite.reference
+        protocol["feature_net"] = {"name": self.suite.net.name,
+                                   "weights_hash": self.suite.net.weights_hash,
+                                   "resize": self.suite.net.resize, **suite_protocol,
+                                   **self.suite.extra_protocol}
       if write_files:
         plotting.save_image_grid(samples[:cfg.grid_size], path, upscale=None)
-    return metrics
+    return EvalResult(metrics, protocol)
+
+
+def record_protocol(workdir: str, protocol: dict) -> None:
+  """Appends `protocol` (as `from_step`, without `step`) to WORKDIR/eval/protocol.json, a JSON list,
+  unless the last entry already says the same (so it is written once per run and on changes)."""
+  path = os.path.join(workdir, "eval", "protocol.json")
+  entries = []
+  if os.path.exists(path):
+    with open(path) as f:
+      entries = json.load(f)
+  entry = {k: v for k, v in protocol.items() if k != "step"}
+  if entries and {k: v for k, v in entries[-1].items() if k != "from_step"} == entry:
+    return
+  entries.append({"from_step": protocol["step"], **entry})
+  write_json(path, entries)
+
+
+def write_json(path: str, value) -> None:
+  """Writes `value` as indented JSON, atomically (a reader never sees a partial file)."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w") as f:
+    json.dump(value, f, indent=1)
+    f.write("\n")
+  os.replace(tmp, path)

@@ -34,9 +34,19 @@ def sampling_params(config, state):
   return state.ema_params if config.ema.decay > 0 else state.g_params
 
 
-def load_run(workdir: str, step: int | None = None):
-  """`(config, meta, game, state)` of a saved run's checkpoint (default: the latest), on one device."""
-  ckpt = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000)
+def generator_name(config) -> str:
+  """"ema" or "raw": the generator `sampling_params` picks (recorded in evaluation protocols)."""
+  return "ema" if config.ema.decay > 0 else "raw"
+
+
+def load_run(workdir: str, step: int | None = None, *, best: bool = False):
+  """`(config, meta, game, state)` of a saved run's checkpoint (default: the latest), on one device.
+
+  `best=True` reads WORKDIR/best/ (the checkpoint with the best primary metric) instead of
+  WORKDIR/checkpoints/.
+  """
+  ckpt = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000,
+                                    subdir="best" if best else "checkpoints", create=False)
   if ckpt.latest_step() is None:
     raise UserError(f"no checkpoint found in {ckpt.directory} (is --workdir the directory of a run?)")
   if step is not None and step not in ckpt.manager.all_steps():
@@ -48,6 +58,9 @@ def load_run(workdir: str, step: int | None = None):
                             num_classes=meta["num_classes"])
   template = jax.eval_shape(lambda: game.init(jax.random.PRNGKey(0),
                                               np.zeros((config.batch_size, *meta["example_shape"]), np.float32)))
+  # Restore onto this process's first device, whatever device layout the run was saved from.
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  template = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device), template)
   state, _, _ = ckpt.restore(template, step)
   ckpt.close()
   return config, meta, game, state

@@ -13,10 +13,9 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from gan import checkpointing, config_validation, factory, parallel, sampling
+from gan import checkpointing, config_validation, evaluation, factory, parallel, sampling
 from gan.data import Prefetcher, get_dataset
 from gan.errors import UserError
-from gan.evaluation import Evaluator
 from gan.metric_logging import MetricLogger
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
@@ -116,18 +115,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
 
   is_main = jax.process_index() == 0
   logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
-  evaluator = Evaluator(config, game, dataset, workdir)
+  evaluator = evaluation.Evaluator(config, game, dataset, workdir)
+  best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
   prefetcher = Prefetcher(lambda s: par.put_batch(make_batch(s)), start=start)
   eval_metrics, previous_metrics, step = {}, None, start
 
   def evaluate(step, state):
     # This process's copy of the (replicated) state, so evaluation also works on multi-host runs.
     logical = jax.tree.map(lambda x: x.addressable_data(0), par.get_state(state))
-    metrics = evaluator(step, sampling.sampling_params(config, logical), logical.g_collections,
-                        write_files=is_main)
-    logger.write(step, {f"eval/{k}": v for k, v in metrics.items()})
-    logging.info("eval step %d: %s", step, metrics)
-    return metrics
+    result = evaluator(step, sampling.sampling_params(config, logical), logical.g_collections,
+                       generator=sampling.generator_name(config), write_files=is_main)
+    logger.write(step, {f"eval/{k}": v for k, v in result.metrics.items()})
+    if is_main:
+      evaluation.record_protocol(workdir, result.protocol)
+    if best is not None and best.update(step, result.metrics, par.get_state(state), config_dict, meta):
+      logging.info("new best %s=%.6g: saved to %s", best.metric, best.value, best.ckpt.directory)
+    logging.info("eval step %d: %s", step, result.metrics)
+    return result.metrics
 
   with StopSignal() as stop:
     try:
@@ -153,6 +157,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
     finally:
       prefetcher.close()
       ckpt.close()
+      if best is not None:
+        best.close()
       logger.close()
   if is_main:
     logging.info("Done at step %d. Samples: %s  TensorBoard: tensorboard --logdir=%s  Checkpoints: %s",

@@ -1,8 +1,9 @@
 """Writes samples of a trained run's generator to a .npy file.
 
-  python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S]
+  python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S] [--best]
 
-Uses the latest checkpoint (or --checkpoint_step) and the EMA generator when the run's config has EMA.
+Uses the latest checkpoint (or --checkpoint_step; --best: the best one, in DIR/best/) and the EMA
+generator when the run's config has EMA.
 Output: float32 in data space, (N, 2) for 2D data or (N, H, W, C) in [-1, 1] for images. The noise
 comes from --seed alone, so the same checkpoint and seed always give the same samples.
 """
@@ -20,6 +21,7 @@ flags.DEFINE_integer("num_samples", 10000, "Number of samples.")
 flags.DEFINE_string("output", None, "Output .npy path.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
+flags.DEFINE_bool("best", False, "Sample the best checkpoint (DIR/best/) instead of DIR/checkpoints/.")
 FLAGS = flags.FLAGS
 
 
@@ -40,7 +42,7 @@ def main(argv):
   from gan import sampling  # pylint: disable=g-import-not-at-top
   from gan.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
-    config, _, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step)
+    config, _, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step, best=FLAGS.best)
   except UserError as e:
     fail(str(e))
   samples = sampling.generate(game, sampling.sampling_params(config, state), state.g_collections,
