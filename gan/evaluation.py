@@ -6,7 +6,9 @@ Metrics (logged as `eval/<name>`; all on the first `eval.num_samples` samples):
 - `digits`: the predicted-class histogram (`digits_classes_covered`, ..., gan/metrics/digits.py) and
   the feature suite of gan/metrics/suite.py in the DigitsCNN's 128-d feature space: `digits_fd`,
   `digits_is`, `digits_kid`, `digits_precision`, `digits_recall`, `digits_density`,
-  `digits_coverage`. Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
+  `digits_coverage`; for class-conditional generators also `digits_cond_accuracy` (mean over
+  classes k of the fraction of samples drawn for k that the classifier calls k) and
+  `digits_cond_accuracy_min` (the worst class). Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
   classifier saw 80% of them; taking all rather than the 360 held-out digits lowers the small-sample
   bias of FD in 128 dimensions).
 - `tfds` with `eval.inception_weights` naming a local weights file: the same suite in FID
@@ -73,6 +75,8 @@ def metric_directions(config) -> dict[str, str]:
     return dict(TOY_DIRECTIONS)
   prefix = suite_prefix(config)
   out = dict(DIGITS_CLASS_DIRECTIONS) if prefix == "digits" else {}
+  if prefix == "digits" and config.model.generator.get("conditioning", "none") != "none":
+    out.update(digits_cond_accuracy="max", digits_cond_accuracy_min="max")
   if prefix:
     out.update({f"{prefix}_{name}": mode for name, mode in SUITE_DIRECTIONS.items()})
   return out
@@ -136,6 +140,13 @@ class Evaluator:
       self._reference = suite.get_reference(self.suite.net, self.suite.reference_images())
     return self._reference
 
+  def class_accuracy(self, g_params, g_collections, per_class: int) -> np.ndarray:
+    """For each class k: the fraction of `per_class` samples drawn for k that the DigitsCNN calls k."""
+    classifier = digits_metrics.get_classifier()
+    return np.array([np.mean(classifier.predict(sampling.generate(
+        self.game, g_params, g_collections, per_class, seed=self.config.seed, label=k)) == k)
+                     for k in range(self.game.num_classes)])
+
   def __call__(self, step: int, g_params, g_collections, *, generator: str,
                write_files: bool = True) -> EvalResult:
     """Metrics and protocol of G(`g_params`) at `step`; `generator` ("ema"/"raw") is recorded."""
@@ -167,6 +178,12 @@ class Evaluator:
         suite_metrics, suite_protocol = suite.feature_metrics(self.suite.prefix, self.reference,
                                                               feats, probs)
         metrics.update(suite_metrics)
+        if self.suite.prefix == "digits" and sampling.is_conditional(self.game):
+          accuracy = self.class_accuracy(g_params, g_collections, max(1, num // self.game.num_classes))
+          metrics.update(digits_cond_accuracy=float(np.mean(accuracy)),
+                         digits_cond_accuracy_min=float(np.min(accuracy)))
+          protocol["class_accuracy"] = {"samples_per_class": max(1, num // self.game.num_classes),
+                                        "per_class": [round(float(a), 6) for a in accuracy]}
         protocol["reference"] = self.suite.reference
         protocol["feature_net"] = {"name": self.suite.net.name,
                                    "weights_hash": self.suite.net.weights_hash,

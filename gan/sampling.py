@@ -16,17 +16,30 @@ def _jitted_generate(game):
   return jax.jit(functools.partial(game.generate, train=False))
 
 
-def generate(game, g_params, g_collections, num: int, seed: int, *, chunk: int = 1000) -> np.ndarray:
+def generate(game, g_params, g_collections, num: int, seed: int, *, chunk: int = 1000,
+             label: int | None = None) -> np.ndarray:
   """`num` samples (float32, data space) for the noise drawn from `jax.random.PRNGKey(seed)`.
 
   All `num` latents are drawn at once from that key, then generated `chunk` at a time (G runs in eval
   mode, so a sample does not depend on the others), so the same seed always gives the same samples.
+  `label`: every sample of that class (class-conditional generators); None: classes drawn uniformly.
   """
   z, y = game.sample_latents(jax.random.PRNGKey(seed), num)
+  if label is not None:
+    if not is_conditional(game):
+      raise UserError(f"--label={label}: this run's generator is not class-conditional")
+    if not 0 <= label < game.num_classes:
+      raise UserError(f"--label={label} is not a class of this run: expected 0..{game.num_classes - 1}")
+    y = np.full_like(y, label)
   fn = _jitted_generate(game)
   parts = [np.asarray(fn(g_params, g_collections, z[i:i + chunk], y[i:i + chunk]))
            for i in range(0, num, chunk)]
   return np.concatenate(parts).astype(np.float32)
+
+
+def is_conditional(game) -> bool:
+  """Whether G reads the labels (model.generator.conditioning is not "none")."""
+  return getattr(game.generator, "conditioning", "none") != "none"
 
 
 def sampling_params(config, state):

@@ -1,9 +1,11 @@
 """Writes samples of a trained run's generator to a .npy file.
 
   python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S] [--best]
+      [--label=K]
 
 Uses the latest checkpoint (or --checkpoint_step; --best: the best one, in DIR/best/) and the EMA
-generator when the run's config has EMA.
+generator when the run's config has EMA. --label=K (class-conditional generators): all N samples of
+class K.
 Output: float32 in data space, (N, 2) for 2D data or (N, H, W, C) in [-1, 1] for images. The noise
 comes from --seed alone, so the same checkpoint and seed always give the same samples.
 """
@@ -13,14 +15,16 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
 flags.DEFINE_string("workdir", None, "Run directory (the --workdir of gan.main).")
 flags.DEFINE_integer("num_samples", 10000, "Number of samples.")
 flags.DEFINE_string("output", None, "Output .npy path.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
+flags.DEFINE_integer("label", None, "Class of every sample (class-conditional generators only).")
 flags.DEFINE_bool("best", False, "Sample the best checkpoint (DIR/best/) instead of DIR/checkpoints/.")
 FLAGS = flags.FLAGS
 
@@ -38,15 +42,16 @@ def main(argv):
     fail(f"--workdir={FLAGS.workdir!r} does not exist")
   if FLAGS.num_samples < 1:
     fail(f"--num_samples={FLAGS.num_samples} must be >= 1")
+  logging.set_verbosity(logging.WARNING)  # orbax's INFO lines; an error stays one line
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gan import sampling  # pylint: disable=g-import-not-at-top
   from gan.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     config, _, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step, best=FLAGS.best)
+    samples = sampling.generate(game, sampling.sampling_params(config, state), state.g_collections,
+                                FLAGS.num_samples, seed=FLAGS.seed, label=FLAGS.label)
   except UserError as e:
     fail(str(e))
-  samples = sampling.generate(game, sampling.sampling_params(config, state), state.g_collections,
-                              FLAGS.num_samples, seed=FLAGS.seed)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
   np.save(FLAGS.output, samples)
   print(f"wrote {samples.shape} {samples.dtype} samples of step {int(state.step)} to {FLAGS.output}")

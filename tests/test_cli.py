@@ -153,10 +153,14 @@ def test_missing_config_file(tmp_path):
   assert result.stderr.strip().splitlines()[-1] == "error: --config file 'experiments/nope.py' not found"
 
 
-def sample(workdir, out, seed=0, n=50):
-  result = subprocess.run([sys.executable, "scripts/sample.py", f"--workdir={workdir}",
-                           f"--num_samples={n}", f"--output={out}", f"--seed={seed}"],
-                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+def run_sample_script(workdir, out, seed=0, n=50, extra=()):
+  return subprocess.run([sys.executable, "scripts/sample.py", f"--workdir={workdir}",
+                         f"--num_samples={n}", f"--output={out}", f"--seed={seed}", *extra],
+                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+
+
+def sample(workdir, out, seed=0, n=50, extra=()):
+  result = run_sample_script(workdir, out, seed, n, extra)
   assert result.returncode == 0, result.stderr[-2000:]
   return np.load(out)
 

@@ -13,7 +13,7 @@ import tensorflow_datasets as tfds
 import gan.metrics
 from experiments import mnist_dcgan
 from gan import checkpointing, config_validation, evaluation, factory, sampling
-from gan.data import get_dataset
+from gan.data import builtin, get_dataset
 from gan.errors import UserError
 from gan.metrics import digits, features, inception, suite
 from gan.train import train_and_evaluate
@@ -238,3 +238,20 @@ def test_tfds_fid_with_random_inception_weights(tmp_path, monkeypatch):
   assert net["resize"].startswith("bilinear to 299x299")
   assert net["num_reference"] == 12 and net["num_knn"] == 10
   assert os.path.exists(suite.reference_path(evaluator.suite.net, suite.data_hash(dataset.x)))
+
+
+@pytest.mark.parametrize("shift,expected", [(0, 0.97), (1, 0.05)])
+def test_class_accuracy_of_a_generator_that_returns_real_digits(monkeypatch, shift, expected):
+  """A stand-in G that returns real digits of class (k + shift) % 10 when asked for class k."""
+  images, labels = builtin.load_digits()
+  def fake_generate(game, g_params, g_collections, num, seed, *, label=None, chunk=1000):
+    return images[labels == (label + shift) % 10][:num]
+  monkeypatch.setattr(sampling, "generate", fake_generate)
+  config = tiny_digits_config()
+  config.model.generator.conditioning = "cbn"
+  game = factory.build_game(config, example_shape=(8, 8, 1), num_classes=10)
+  evaluator = evaluation.Evaluator.__new__(evaluation.Evaluator)
+  evaluator.config, evaluator.game = config, game
+  accuracy = evaluator.class_accuracy(None, None, per_class=150)
+  assert accuracy.shape == (10,)
+  assert (accuracy.mean() >= expected) if shift == 0 else (accuracy.max() <= expected)

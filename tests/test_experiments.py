@@ -12,7 +12,7 @@ import tensorflow_datasets as tfds
 from gan import config_validation, sampling
 from gan.train import train_and_evaluate
 from tests.helpers import assert_trees_close, tiny_digits_config
-from tests.test_cli import ROOT, run, sample
+from tests.test_cli import ROOT, run, run_sample_script, sample
 
 EXPERIMENTS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "experiments", "*.py"))
                      if not os.path.basename(p).startswith(("_", "common")))
@@ -51,6 +51,15 @@ def test_zoo_experiment_runs_two_steps_through_the_cli(tmp_path, name):
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
   assert rows[-1]["step"] == 2 and "eval/digits_classes_covered" in rows[-1]
+  conditional = name in ("biggan", "digits_cond_dcgan")
+  assert ("eval/digits_cond_accuracy" in rows[-1]) == conditional
+  if conditional:  # sample.py --label: the same noise, the requested class
+    threes = sample(tmp_path, tmp_path / "3.npy", n=6, extra=["--label=3"])
+    np.testing.assert_array_equal(threes, sample(tmp_path, tmp_path / "3b.npy", n=6, extra=["--label=3"]))
+    assert np.abs(threes - sample(tmp_path, tmp_path / "4.npy", n=6, extra=["--label=4"])).max() > 0
+    bad = run_sample_script(tmp_path, tmp_path / "x.npy", extra=["--label=10"])
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: --label=10 is not a class of this run: expected 0..9")
 
 
 @pytest.mark.parametrize("experiment,shape", [("grid25", (2,)), ("digits_dcgan", (8, 8, 1))])
