@@ -37,7 +37,17 @@ def base_config() -> ml_collections.ConfigDict:
       wgan_gp=dict(weight=0.0, every=1, one_sided=False),  # lambda of Gulrajani et al. 2017 (10)
       dragan=dict(weight=0.0, every=1, perturbation=0.5),  # lambda of Kodali et al. 2017 (10)
       weight_clip=dict(value=0.0),  # WGAN's c (0.01); clips every D parameter after its update
-      orthogonal=dict(weight=0.0)))  # BigGAN's orthogonal regularization strength for G (1e-4)
+      orthogonal=dict(weight=0.0),  # BigGAN's orthogonal regularization strength for G (1e-4)
+      # CR (Zhang et al. 2020): real_weight 10; bCR (Zhao et al. 2021): real_weight and fake_weight 10
+      consistency=dict(real_weight=0.0, fake_weight=0.0)))
+
+  # What D sees (gan/augment.py): kind none | diffaugment (Zhao et al. 2020; ops of
+  # `diffaugment_policy`) | ada (Karras et al. 2020; ops of `ada_ops`, adaptive p).
+  config.augment = ml_collections.ConfigDict(dict(
+      kind="none", diffaugment_policy="color,translation,cutout",
+      ada_ops="xflip,rotate90,int_translation,scale,rotate,aniso,frac_translation,brightness,contrast,"
+              "lumaflip,hue,saturation",
+      ada_target=0.6, ada_interval=4, ada_kimg=500.0))
 
   # EMA of G's weights; decay 0 disables it (samples then come from the raw G).
   config.ema = ml_collections.ConfigDict(dict(decay=0.0, start_step=0))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from gan import evaluation, factory, losses, models, regularizers
+from gan import augment, evaluation, factory, losses, models, regularizers
 from gan.data import builtin
 from gan.errors import UserError
 from gan.metrics import suite
@@ -13,6 +13,7 @@ REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parall
             "model", "optim", "regularizers", "ema", "log", "eval", "checkpoint")
 PARALLELISM = ("jit", "pmap")
 DATASETS = (*builtin.DATASETS, "tfds")
+AUGMENTATIONS = ("none", "diffaugment", "ada")
 
 
 def _fail(key: str, value, expected: str):
@@ -105,6 +106,20 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   _number_in(config, "regularizers.dragan.perturbation", 0.0, float("inf"))
   _number_in(config, "regularizers.weight_clip.value", 0.0, float("inf"))
   _number_in(config, "regularizers.orthogonal.weight", 0.0, float("inf"))
+  for key in ("regularizers.consistency.real_weight", "regularizers.consistency.fake_weight"):
+    if "consistency" in config.regularizers:
+      _number_in(config, key, 0.0, float("inf"))
+  if "augment" in config:
+    _choice(config, "augment.kind", AUGMENTATIONS)
+    if config.augment.kind != "none" and is_points:
+      _fail("augment.kind", config.augment.kind, "'none' for 2D data (augmentations act on images)")
+    for key, known in (("diffaugment_policy", augment.DIFF_AUGMENT_OPS), ("ada_ops", augment.ADA_OPS)):
+      ops = [op.strip() for op in str(config.augment[key]).split(",") if op.strip()]
+      if any(op not in known for op in ops):
+        _fail(f"augment.{key}", config.augment[key], "a comma-separated list of " + ", ".join(known))
+    _number_in(config, "augment.ada_target", 0.0, 1.0)
+    _int_at_least(config, "augment.ada_interval", 1)
+    _number_in(config, "augment.ada_kimg", 1e-6, float("inf"))
   _number_in(config, "ema.decay", 0.0, 1.0)
   _int_at_least(config, "ema.start_step", 0)
   _int_at_least(config, "log.every_steps", 1)

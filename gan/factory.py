@@ -54,4 +54,21 @@ def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame
       d_weight_clip=float(config.regularizers.weight_clip.value),
       g_orthogonal_weight=float(config.regularizers.orthogonal.weight),
       acgan_weight=(float(config.acgan_weight)
-                    if config.model.discriminator.get("conditioning", "none") == "acgan" else 0.0))
+                    if config.model.discriminator.get("conditioning", "none") == "acgan" else 0.0),
+      **augmentation(config))
+
+
+def augmentation(config) -> dict:
+  """GANGame's augmentation and consistency fields from `config.augment` and
+  `config.regularizers.consistency` (absent in old configs: no augmentation)."""
+  aug = config.get("augment")
+  consistency = config.regularizers.get("consistency")
+  out = {}
+  if aug is not None and aug.kind != "none":
+    ops = aug.diffaugment_policy if aug.kind == "diffaugment" else aug.ada_ops
+    out.update(augment=aug.kind, augment_ops=tuple(op.strip() for op in ops.split(",") if op.strip()),
+               ada_target=float(aug.ada_target), ada_interval=int(aug.ada_interval),
+               ada_kimg=float(aug.ada_kimg))
+  if consistency is not None:
+    out.update(cr_real_weight=float(consistency.real_weight), cr_fake_weight=float(consistency.fake_weight))
+  return out

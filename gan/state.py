@@ -15,7 +15,8 @@ class GANState:
 
   `g_collections` / `d_collections` hold non-trainable model state (e.g. `batch_stats`), each player's
   updated only by its own update. `rng` is a raw uint32 PRNG key (`jax.random.PRNGKey`), split once
-  per step, so it checkpoints as a plain array.
+  per step, so it checkpoints as a plain array. `augment_state` is ADA's adaptive probability `p`
+  and its running overfitting estimate (`sign_sum` over `count` D updates; gan/steps.py).
   """
   step: jax.Array
   g_params: PyTree
@@ -26,3 +27,4 @@ class GANState:
   g_collections: PyTree
   d_collections: PyTree
   rng: jax.Array
+  augment_state: PyTree

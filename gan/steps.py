@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from gan import regularizers
+from gan import augment, regularizers
 from gan.models import conditioning
 from gan.state import GANState
 
@@ -41,6 +41,17 @@ class GANGame:
   g_orthogonal_weight: float = 0.0  # BigGAN orthogonal regularization of G's kernels; 0 disables it
   acgan_weight: float = 0.0  # AC-GAN auxiliary classification loss (D conditioning "acgan"); 0 = off
   g_loss_uses_real: bool = False  # relativistic losses: G's loss also needs D's logits on real data
+  # What D sees (gan/augment.py): "none", "diffaugment" (ops `augment_ops`, always on) or "ada" (ops
+  # `augment_ops` each with the adaptive probability p, adjusted every `ada_interval` D updates).
+  augment: str = "none"
+  augment_ops: tuple[str, ...] = ()
+  ada_target: float = 0.6
+  ada_interval: int = 4
+  ada_kimg: float = 500.0
+  # Consistency regularization: CR (real) and bCR (real and fake) weights, with T = random x-flip and
+  # integer translation by up to 1/8 of the image (Zhang et al. 2020, Sec. 3).
+  cr_real_weight: float = 0.0
+  cr_fake_weight: float = 0.0
 
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
@@ -88,7 +99,41 @@ class GANGame:
         d_opt_state=self.d_optimizer.init(d_params),
         ema_params=jax.tree.map(jnp.copy, g_params),  # a distinct buffer: the state is donated
         g_collections=g_collections, d_collections=d_collections,
-        rng=rng)
+        rng=rng, augment_state={"p": jnp.zeros((), jnp.float32), "sign_sum": jnp.zeros((), jnp.float32),
+                                "count": jnp.zeros((), jnp.int32)})
+
+  # ---------------------------------------------------------------- augmentation
+  def _example_keys(self, key, local_batch: int, axis_name):
+    """One key per example of the global batch (fold_in of its index), this device's rows."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(self.batch_size))
+    return self._local_rows(keys, local_batch, axis_name)
+
+  def _augment(self, x, key, p, axis_name):
+    """What D sees of `x`: DiffAugment, ADA with probability p, or x itself."""
+    if self.augment == "none":
+      return x
+    keys = self._example_keys(key, x.shape[0], axis_name)
+    if self.augment == "diffaugment":
+      return augment.diff_augment(x, keys, self.augment_ops)
+    return augment.ada_augment(x, keys, p, self.augment_ops)
+
+  def _consistency_transform(self, x, key, axis_name):
+    return augment.ada_augment(x, self._example_keys(key, x.shape[0], axis_name), 1.0,
+                               ("xflip", "int_translation"))
+
+  def _ada_adjust(self, augment_state, real_logits, axis_name):
+    """Accumulates r_t = E[sign D(real)] and, every `ada_interval` D updates, moves p (Karras et al. 2020)."""
+    if self.augment != "ada":
+      return augment_state
+    sign = augment.overfitting_heuristic(real_logits)
+    if axis_name is not None:
+      sign = lax.pmean(sign, axis_name)
+    sign_sum, count = augment_state["sign_sum"] + sign, augment_state["count"] + 1
+    due = count >= self.ada_interval
+    p = jnp.where(due, augment.ada_update(augment_state["p"], sign_sum / count, target=self.ada_target,
+                                          batch_size=self.batch_size, interval=self.ada_interval,
+                                          kimg=self.ada_kimg), augment_state["p"])
+    return {"p": p, "sign_sum": jnp.where(due, 0.0, sign_sum), "count": jnp.where(due, 0, count)}
 
   # ---------------------------------------------------------------- players
   def generate(self, g_params, g_collections, z, y, *, train: bool = False):
@@ -115,13 +160,23 @@ class GANGame:
     """One D update; `d_step` counts D updates over the run (for lazy regularization)."""
     z, y = self._local_latents(key, real.shape[0], axis_name)
     fake = lax.stop_gradient(self.generate(state.g_params, state.g_collections, z, y, train=True))
-    penalty_key = jax.random.fold_in(key, 1)
+    penalty_key, real_aug_key, fake_aug_key, cr_key = (jax.random.fold_in(key, i) for i in range(1, 5))
+    aug_p = state.augment_state["p"]
+    real_seen = self._augment(real, real_aug_key, aug_p, axis_name)
+    fake_seen = self._augment(fake, fake_aug_key, aug_p, axis_name)
 
     def loss_fn(d_params):
       terms = {}  # added to the adversarial loss, reported one by one
       real_logits, collections, real_class_loss = self._discriminate(
-          d_params, state.d_collections, real, real_y)
-      fake_logits, collections, fake_class_loss = self._discriminate(d_params, collections, fake, y)
+          d_params, state.d_collections, real_seen, real_y)
+      fake_logits, collections, fake_class_loss = self._discriminate(d_params, collections, fake_seen, y)
+      consistency = (("real", self.cr_real_weight, real_seen, real_y, real_logits),
+                     ("fake", self.cr_fake_weight, fake_seen, y, fake_logits))
+      for k, (name, weight, x, labels, logits) in enumerate(consistency):
+        if weight:  # CR / bCR: D's output should not change under T
+          transformed = self._consistency_transform(x, jax.random.fold_in(cr_key, k), axis_name)
+          transformed_logits = self._discriminate(d_params, state.d_collections, transformed, labels)[0]
+          terms[f"d_penalty_cr_{name}"] = weight * augment.consistency_penalty(logits, transformed_logits)
       if self.acgan_weight:  # Odena et al. 2017, Eq. 3: D maximises log P(class | real) + log P(class | fake)
         terms["d_acgan_loss"] = self.acgan_weight * (real_class_loss + fake_class_loss)
       inputs = regularizers.PenaltyInputs(
@@ -141,7 +196,8 @@ class GANGame:
     metrics = {"d_loss": loss, **terms, "d_real_logit": jnp.mean(real_logits),
                "d_fake_logit": jnp.mean(fake_logits), "d_grad_norm": optax.tree.norm(grads)}
     d_params = regularizers.clip_weights(optax.apply_updates(state.d_params, updates), self.d_weight_clip)
-    state = state.replace(d_params=d_params, d_opt_state=opt_state, d_collections=collections)
+    state = state.replace(d_params=d_params, d_opt_state=opt_state, d_collections=collections,
+                          augment_state=self._ada_adjust(state.augment_state, real_logits, axis_name))
     return state, metrics
 
   def _g_update(self, state: GANState, real, real_y, key, axis_name):
@@ -149,11 +205,15 @@ class GANGame:
     z, y = self._local_latents(key, real.shape[0], axis_name)
     real_logits = None
     if self.g_loss_uses_real:
-      real_logits = self._discriminate(state.d_params, state.d_collections, real, real_y)[0]
+      real_seen = self._augment(real, jax.random.fold_in(key, 2), state.augment_state["p"], axis_name)
+      real_logits = self._discriminate(state.d_params, state.d_collections, real_seen, real_y)[0]
+
+    aug_key = jax.random.fold_in(key, 1)
 
     def loss_fn(g_params):
       variables = {"params": g_params, **state.g_collections}
       fake, new = self.generator.apply(variables, z, y, train=True, mutable=list(state.g_collections))
+      fake = self._augment(fake, aug_key, state.augment_state["p"], axis_name)
       fake_logits, _, class_loss = self._discriminate(state.d_params, state.d_collections, fake, y)
       loss = self.g_loss_fn(real_logits, fake_logits)
       terms = {}  # added to the adversarial loss, reported one by one
@@ -196,6 +256,8 @@ class GANGame:
                                       jax.random.fold_in(step_key, self.n_critic), axis_name)
     state = self._ema_update(state.replace(step=state.step + 1, rng=rng))
     metrics = {**jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics), **g_metrics}
+    if self.augment == "ada":
+      metrics["augment_p"] = state.augment_state["p"]
     if axis_name is not None:
       metrics = lax.pmean(metrics, axis_name)
     return state, metrics

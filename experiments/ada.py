@@ -1,0 +1,20 @@
+"""ada: adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial
+Networks with Limited Data", Sec. 2-3) on the BigGAN of experiments/biggan.py.
+
+Reproduces the mechanism, not their StyleGAN2 backbone: the `bgc` pipeline (x-flip, 90-degree
+rotations, integer translation, isotropic and anisotropic scaling, rotation, fractional translation,
+brightness, contrast, luma flip, hue, saturation), each op applied per example with probability p;
+p starts at 0 and moves by sign(r_t - 0.6) * (batch * 4) / 500k every 4 D updates, r_t = E[sign
+D(real)] (so 0 -> 1 takes 500k real images). On digits (few thousand images) the adjustment is made
+faster (ada_kimg 20) so p can move within a CPU-sized run. `--config=experiments/ada.py:digits`
+(default) or `:cifar10`.
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import biggan
+
+
+def get_config(dataset="digits"):
+  config = biggan.get_config(dataset)
+  config.augment.update(kind="ada", ada_target=0.6, ada_interval=4,
+                        ada_kimg=500.0 if dataset == "cifar10" else 20.0)
+  return config

@@ -1,0 +1,18 @@
+"""diffaug: DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
+Training") on the BigGAN of experiments/biggan.py.
+
+Reproduces their CIFAR-10 BigGAN + DiffAugment setting: every image D sees, real or generated, in D's
+and G's losses, goes through color, translation (up to 1/8) and cutout (half the size) with
+independent randomness per example. `augment.diffaugment_policy` picks the ops.
+`--config=experiments/diffaug.py:digits` (default; CPU-sized, translation and cutout) or `:cifar10`.
+Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+"""
+from experiments import biggan
+
+
+def get_config(dataset="digits"):
+  config = biggan.get_config(dataset)
+  config.augment.kind = "diffaugment"
+  config.augment.diffaugment_policy = ("color,translation,cutout" if dataset == "cifar10"
+                                       else "translation,cutout")
+  return config
