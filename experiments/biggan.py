@@ -23,15 +23,11 @@ def get_config(dataset="digits"):
                                 shared_embedding_dim=128)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True,
                                     conditioning="projection")
-  if dataset == "cifar10":
-    config.model.z_dim = 128
+  if common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=32):
     config.model.generator.attention_resolution = config.model.discriminator.attention_resolution = 16
-    config.num_train_steps = 100000
     config.ema.update(decay=0.9999, start_step=20000)
   else:
-    config.model.z_dim = 64
-    config.model.generator.update(width=32, attention_resolution=8, shared_embedding_dim=32)
-    config.model.discriminator.update(width=32, attention_resolution=4)
-    config.num_train_steps = 3000
+    config.model.generator.update(attention_resolution=8, shared_embedding_dim=32)
+    config.model.discriminator.attention_resolution = 4
     config.ema.update(decay=0.999, start_step=1000)
   return config

@@ -84,6 +84,18 @@ def set_dataset(config: ml_collections.ConfigDict, dataset: str) -> ml_collectio
   return config
 
 
+def set_size(config, dataset: str, *, cifar10_steps: int, digits_steps: int, digits_width: int,
+             cifar10_z_dim: int = 128) -> bool:
+  """The paper's z_dim and length on CIFAR-10; on digits z_dim 64, `digits_steps` and both players'
+  `width` = `digits_width` (CPU-sized). Returns whether `dataset` is CIFAR-10."""
+  cifar10 = dataset == "cifar10"
+  config.model.z_dim = cifar10_z_dim if cifar10 else 64
+  config.num_train_steps = cifar10_steps if cifar10 else digits_steps
+  if not cifar10:
+    config.model.generator.width = config.model.discriminator.width = digits_width
+  return cifar10
+
+
 def adam_players(config, g_lr, d_lr, b1, b2):
   """Both players' Adam settings (different learning rates = TTUR, Heusel et al. 2017)."""
   config.optim.g.update(name="adam", lr=g_lr, b1=b1, b2=b2)

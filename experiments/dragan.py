@@ -17,11 +17,5 @@ def get_config(dataset="digits"):
   common.adam_players(config, 1e-4, 1e-4, b1=0.5, b2=0.9)
   config.model.discriminator.norm = "layer"
   config.ema.decay = 0.999
-  if dataset == "cifar10":
-    config.model.z_dim = 128
-    config.num_train_steps = 100000
-  else:
-    config.model.z_dim = 64
-    config.model.generator.width = config.model.discriminator.width = 128
-    config.num_train_steps = 3000
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=128)
   return config

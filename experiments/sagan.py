@@ -20,11 +20,5 @@ def get_config(dataset="digits"):
   config.model.generator.attention_resolution = attention
   config.model.discriminator.attention_resolution = attention // 2 if dataset != "cifar10" else attention
   config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
-  if dataset == "cifar10":
-    config.model.z_dim = 128
-    config.num_train_steps = 100000
-  else:
-    config.model.z_dim = 64
-    config.model.generator.width = config.model.discriminator.width = 32
-    config.num_train_steps = 4000
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=4000, digits_width=32)
   return config

@@ -20,11 +20,5 @@ def get_config(dataset="digits"):
   config.model.generator.update(name="resnet", width=64)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True)
   config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
-  if dataset == "cifar10":
-    config.model.z_dim = 128
-    config.num_train_steps = 50000
-  else:
-    config.model.z_dim = 64
-    config.model.generator.width = config.model.discriminator.width = 32
-    config.num_train_steps = 2000
+  common.set_size(config, dataset, cifar10_steps=50000, digits_steps=2000, digits_width=32)
   return config

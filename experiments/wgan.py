@@ -16,11 +16,5 @@ def get_config(dataset="digits"):
   config.regularizers.weight_clip.value = 0.01
   for player in (config.optim.g, config.optim.d):
     player.update(name="rmsprop", lr=5e-5, b2=0.99)
-  if dataset == "cifar10":
-    config.model.z_dim = 128
-    config.num_train_steps = 100000
-  else:
-    config.model.update(z_dim=64)
-    config.model.generator.width = config.model.discriminator.width = 64
-    config.num_train_steps = 3000
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=64)
   return config

@@ -21,11 +21,5 @@ def get_config(dataset="digits"):
     player.update(schedule="linear_decay", final_lr_fraction=0.0)
   config.model.generator.update(name="resnet", width=32)  # 32x32 table: G 4ch = 128
   config.model.discriminator.update(name="resnet", width=64, norm="none")  # D 2ch = 128
-  if dataset == "cifar10":
-    config.model.z_dim = 128
-    config.num_train_steps = 100000
-  else:
-    config.model.z_dim = 64
-    config.model.generator.width = config.model.discriminator.width = 32
-    config.num_train_steps = 2000
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=2000, digits_width=32)
   return config
