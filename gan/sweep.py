@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import itertools
 import json
+import math
 import os
 import re
 import statistics
@@ -263,25 +264,30 @@ def _by_cell(rows: list[dict]) -> dict[str, list[dict]]:
   return cells
 
 
-def _format(values: list) -> str:
+def format_mean_std(values: list) -> str:
+  """`mean ± std` with the std to two significant digits and the mean to the same decimal place
+  (`0.9781 ± 0.0033`, `370 ± 380`); `.4g` for the mean when the std is 0 or undefined (one value)."""
   values = [v for v in values if v is not None]
   if not values:
     return ""
   mean, std = mean_std(values)
-  return f"{mean:.4g}" if std is None else f"{mean:.4g} ± {std:.2g}"
+  if not std:
+    return f"{mean:.4g}" if std is None else f"{mean:.4g} ± 0"
+  digits = 1 - math.floor(math.log10(std))  # decimal place of the std's second significant digit
+  return f"{round(mean, digits):.{max(0, digits)}f} ± {round(std, digits):.{max(0, digits)}f}"
 
 
 def markdown_table(rows: list[dict], grid_keys: list[str]) -> str:
-  """One line per cell: grid values, number of runs, step, then mean ± std over seeds of wall-clock
-  and of every eval metric (`.4g` mean, `.2g` sample std)."""
+  """One line per cell: grid values, number of runs, step, then mean ± sample std over seeds of
+  wall-clock and of every eval metric (`format_mean_std`)."""
   metrics = metric_names(rows)
   header = [*grid_keys, "runs", "step", "wall-clock (s)", *(m[len(EVAL_PREFIX):] for m in metrics)]
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for cell_rows in _by_cell(rows).values():
     steps = sorted({r["step"] for r in cell_rows})
     cells = [*(cell_rows[0][k] for k in grid_keys), str(len(cell_rows)), "/".join(map(str, steps)),
-             _format([r["wall_clock_s"] for r in cell_rows]),
-             *(_format([r.get(m) for r in cell_rows]) for m in metrics)]
+             format_mean_std([r["wall_clock_s"] for r in cell_rows]),
+             *(format_mean_std([r.get(m) for r in cell_rows]) for m in metrics)]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """The sweep runner: grid parsing and naming, validation before any run, collection, tables, resume."""
 import csv
 import importlib.util
+import math
 import os
 import re
 import subprocess
@@ -23,9 +24,10 @@ def sweep_args(workdir, *args, steps=20):
 
 
 def sweep_cli(workdir, *args, steps=20):
-  """scripts/sweep.py in a subprocess (for the runs that train)."""
+  """scripts/sweep.py in a subprocess (for the runs that train). The timeout only catches hangs: four
+  tiny runs take ~40 s on an idle 2-core machine but over 10 minutes when it is heavily shared."""
   return subprocess.run([sys.executable, SCRIPT, *sweep_args(workdir, *args, steps=steps)],
-                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1200)
 
 
 def sweep_main(workdir, *args, capsys):
@@ -95,6 +97,25 @@ def parse_table(path):
   return {row[0]: dict(zip(header, row)) for row in lines[2:]}
 
 
+def assert_mean_std(text, values):
+  """`text` ("mean ± std") matches numpy's mean and sample std of `values` to its printed precision."""
+  mean, std = text.split(" ± ")
+  if std == "0":
+    assert np.std(values) == 0 and float(mean) == pytest.approx(values[0], rel=5e-4)
+  else:
+    half_digit = 0.5 * 10 ** (math.floor(math.log10(float(std))) - 1)  # of the std's 2nd digit
+    assert float(mean) == pytest.approx(np.mean(values), abs=half_digit * 1.01)
+    assert float(std) == pytest.approx(np.std(values, ddof=1), abs=half_digit * 1.01)
+
+
+def test_mean_std_is_printed_to_the_precision_of_the_std():
+  assert sweep.format_mean_std([0.975, 0.9817, 0.9771]) == "0.9779 ± 0.0034"
+  assert sweep.format_mean_std([100.0, 640.0, None]) == "370 ± 380"
+  assert sweep.format_mean_std([8.0, 8.0]) == "8 ± 0"
+  assert sweep.format_mean_std([0.5]) == "0.5"
+  assert sweep.format_mean_std([None]) == ""
+
+
 def snapshot(root):
   """{path: mtime} of every file under the run directories."""
   return {os.path.join(d, f): os.stat(os.path.join(d, f)).st_mtime_ns
@@ -135,8 +156,7 @@ def test_sweep_resumes_collects_tabulates_and_skips_finished_runs(tmp_path, caps
   for cell, loss in cells.items():
     assert table[loss]["runs"] == "2" and table[loss]["step"] == "20"
     for m in metrics:
-      values = [finals[cell, seed][m] for seed in (0, 1)]
-      assert table[loss][m[len("eval/"):]] == f"{np.mean(values):.4g} ± {np.std(values, ddof=1):.2g}"
+      assert_mean_std(table[loss][m[len("eval/"):]], [finals[cell, seed][m] for seed in (0, 1)])
   with open(tmp_path / "results.png", "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
