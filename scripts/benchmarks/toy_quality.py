@@ -6,9 +6,11 @@ Usage:
       [--min_hq=0.95] [--max_rkl=0.02] [--config.key=value ...]
 
 Each seed runs `python -m gan.main --config=CONFIG --workdir=ROOT/NAME_seedS --config.seed=S [overrides]`
-in a fresh workdir (an existing one is deleted first, since a rerun would resume). Wall-clock time
+in a fresh workdir (an existing one is deleted first, since a rerun would resume) through
+gan/sweep.py's `execute` (the CLI's output goes to ROOT/NAME_seedS/sweep.log). Wall-clock time
 covers the whole subprocess (startup and compilation included). The final `eval/*` line of
-metrics.jsonl gives modes covered, high-quality fraction and reverse KL (gan/metrics/toy.py).
+metrics.jsonl (`sweep.final_eval`) gives modes covered, high-quality fraction and reverse KL
+(gan/metrics/toy.py). For grids of configs, use scripts/sweep.py.
 The table is printed as Markdown (one row per seed plus a mean row) and optionally written to --output.
 
 Default bars per dataset (from the project's issue): ring8: 8 modes, HQ >= 0.97, rKL <= 0.02, <= 180 s;
@@ -17,43 +19,29 @@ grid25: 25 modes, HQ >= 0.95, rKL <= 0.02, <= 600 s. Flags override them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 
 BARS = {"ring8": dict(min_modes=8, min_hq=0.97, max_rkl=0.02, max_seconds=180),
         "grid25": dict(min_modes=25, min_hq=0.95, max_rkl=0.02, max_seconds=600)}
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-
-def final_eval(workdir: str) -> dict:
-  """The last line of WORKDIR/metrics.jsonl that has eval metrics."""
-  last = None
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    for line in f:
-      record = json.loads(line)
-      if "eval/modes_covered" in record:
-        last = record
-  if last is None:
-    raise RuntimeError(f"no eval line in {workdir}/metrics.jsonl")
-  return last
+from gan import sweep  # noqa: E402
 
 
 def run_seed(config: str, seed: int, workdir: str, overrides: list[str]) -> tuple[float, dict]:
+  """Trains one seed in a fresh WORKDIR (gan/sweep.py runs the CLI); returns (seconds, final eval row)."""
   shutil.rmtree(workdir, ignore_errors=True)
-  cmd = [sys.executable, "-m", "gan.main", f"--config={config}", f"--workdir={workdir}",
-         f"--config.seed={seed}", *overrides]
-  start = time.perf_counter()
-  proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-  seconds = time.perf_counter() - start
-  if proc.returncode:
-    sys.stderr.write(proc.stderr[-3000:])
-    raise SystemExit(f"seed {seed}: {' '.join(cmd)} exited with {proc.returncode}")
-  return seconds, final_eval(workdir)
+  try:
+    seconds = sweep.execute(config, workdir, [f"--config.seed={seed}", *overrides])
+  except sweep.RunFailed as e:
+    raise SystemExit(f"seed {seed}: {e}") from None
+  final = sweep.final_eval(workdir)
+  if final is None:
+    raise SystemExit(f"seed {seed}: no eval row in {workdir}/metrics.jsonl")
+  return seconds, final
 
 
 def main(argv=None):
