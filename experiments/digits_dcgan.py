@@ -1,7 +1,9 @@
 """digits_dcgan: DCGAN (Radford et al. 2016) on scikit-learn's bundled 8x8 digits — the `make train` default.
 
 CPU-sized: G Dense -> 4x4, one stride-2 transposed conv to 8x8; D one stride-2 conv, both width 128.
-Measured result: see README "Quality bars" (scripts/benchmarks/digits_quality.py).
+Measured result (seed 0, 5,000 steps, 536 s on the shared 2-core CPU; 5,000 EMA samples): 10/10
+classes, digits FD 23.3, digits IS 8.08, precision 0.382, recall 0.825, by
+  python scripts/benchmarks/zoo_digits.py --experiments=digits_dcgan
 """
 from experiments import common
 
