@@ -42,31 +42,17 @@ Next to try: batch 256 with ~2.5x the steps (same CPU as now); 40k steps (4/3 th
 fit 10 minutes); a wider G only; an R1 weight that decays over the run (needs a schedule for
 `regularizers.*.weight` in gan/).
 """
-import ml_collections
-
-from experiments import common
+from experiments import ring8
 
 
 def get_config(arg=None):
+  """The ring8 recipe, longer, with R1 on D."""
   del arg
-  config = common.base_config()
+  config = ring8.get_config()
   config.data.name = "grid25"
-  config.batch_size = 1024
   config.num_train_steps = 30000
-  config.loss = "non_saturating"
-  config.model = ml_collections.ConfigDict(dict(
-      z_dim=2,
-      generator=dict(name="mlp", hidden=(128, 128, 128), activation="relu"),
-      discriminator=dict(name="mlp", hidden=(128, 128, 128), activation="leaky_relu", pack=1)))
-  for player in (config.optim.g, config.optim.d):
-    player.lr = 1e-3
-    player.b1 = 0.5
-    player.schedule = "linear_decay"
-    player.final_lr_fraction = 0.01
   config.regularizers.r1.weight = 0.3  # gamma; every D update
-  config.ema.decay = 0.999
   config.ema.start_step = 15000
   config.eval.every_steps = 5000
-  config.eval.num_samples = 10000
   config.checkpoint.every_steps = 10000
   return config
