@@ -8,7 +8,7 @@ p starts at 0 and moves by sign(r_t - 0.6) * (batch * 4) / 500k every 4 D update
 D(real)] (so 0 -> 1 takes 500k real images). On digits (few thousand images) the adjustment is made
 faster (ada_kimg 20) so p can move within a CPU-sized run. `--config=experiments/ada.py:digits`
 (default) or `:cifar10`.
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import biggan
 

@@ -6,7 +6,7 @@ lambda_fake ||D(G(z)) - D(T(G(z)))||^2 on generated images, lambda_real = lambda
 horizontal flip and integer translation by up to 1/8 of the image. Plain CR (Zhang et al. 2020,
 Eq. 1) is `--config.regularizers.consistency.fake_weight=0`.
 `--config=experiments/bcr.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import biggan
 

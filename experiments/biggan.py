@@ -7,7 +7,7 @@ norm and self-attention in both players, orthogonal regularization of G (1e-4), 
 (G 1e-4, D 4e-4, Adam b1 0, b2 0.999), two D steps per G step, an EMA of G (0.9999) started at 20k
 steps, cross-replica BN. Their 128x128 settings; the batch (2048 in the paper) is 64 here per default
 and the deep variant (BigGAN-deep) is not implemented. `:digits` (default; CPU-sized) or `:cifar10`.
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

@@ -5,7 +5,7 @@ Reproduces their CIFAR-10 BigGAN + DiffAugment setting: every image D sees, real
 and G's losses, goes through color, translation (up to 1/8) and cutout (half the size) with
 independent randomness per example. `augment.diffaugment_policy` picks the ops.
 `--config=experiments/diffaug.py:digits` (default; CPU-sized, translation and cutout) or `:cifar10`.
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import biggan
 

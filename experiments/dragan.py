@@ -4,7 +4,7 @@ Reproduces the penalty lambda E[(||grad D(x + delta)|| - 1)^2] = 10 around the r
 0.5 std(x) U[0, 1], with the non-saturating loss on the DCGAN architecture, Adam(1e-4, b1 0.5, b2 0.9)
 and batch 64. D uses layer norm instead of batch norm: a gradient penalty is per example.
 `--config=experiments/dragan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

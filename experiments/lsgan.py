@@ -3,7 +3,7 @@
 Reproduces the a = 0, b = c = 1 objective on the DCGAN architecture: D minimises
 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2], G minimises 1/2 E[(D(G(z)) - 1)^2]; Adam(2e-4, b1 0.5), batch 64.
 `--config=experiments/lsgan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

@@ -5,7 +5,7 @@ Reproduces their ResNet recipe: non-saturating loss, gamma/2 E_real[||grad D||^2
 normalization in D, RMSProp lr 1e-4 (alpha 0.99) for both players, z_dim 256, batch 64, an EMA of G
 (decay 0.999). `regularizers.r1.every` > 1 makes it lazy (StyleGAN2).
 `--config=experiments/r1.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

@@ -4,7 +4,7 @@ Reproduces their recipe at CIFAR-10 size: ResNet G and D with a self-attention b
 32x32 images; their ImageNet model puts it at 32x32 of 128), spectral norm in BOTH players, hinge
 loss, one D step per G step with TTUR learning rates (G 1e-4, D 4e-4, Adam b1 0, b2 0.9), batch 64.
 `--config=experiments/sagan.py:digits` (default; CPU-sized, attention at 8x8) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

@@ -4,7 +4,7 @@ Reproduces the CIFAR-10 ResNet setting of their Table 2 / Appendix B: ResNet G (
 norm on every layer, no BN), hinge loss, n_critic = 5, Adam(2e-4, b1 0, b2 0.9), batch 64, 50k G
 updates with the learning rate decayed linearly (their ResNet runs).
 `--config=experiments/sngan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

@@ -3,7 +3,7 @@
 Reproduces the paper's recipe on the DCGAN architecture: critic loss E[D(fake)] - E[D(real)], every
 critic parameter clipped to [-0.01, 0.01] after its update, n_critic = 5, RMSProp lr 5e-5, batch 64.
 `--config=experiments/wgan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS, the paper's settings).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 

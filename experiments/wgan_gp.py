@@ -5,7 +5,7 @@ Reproduces Algorithm 1 with the CIFAR-10 ResNet of their Appendix F: critic loss
 the learning rate decayed linearly to 0, batch 64; ResNet G with BN and 128 channels, critic with 128
 channels and no normalization (no batch norm: the penalty is per example).
 `--config=experiments/wgan_gp.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): see the README's zoo table (scripts/benchmarks/zoo_digits.py).
+Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
 """
 from experiments import common
 
