@@ -1,12 +1,27 @@
-"""Four fake CPU devices for the device-count tests; must run before JAX is first used."""
+"""Four fake CPU devices for the device-count tests, and one XLA compilation cache per test run;
+must run before JAX is first used."""
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Trained helper models (the digits CNN) are cached here across test processes and runs.
 os.environ.setdefault("GAN_CACHE_DIR", os.path.join("/tmp", "jax_gan_test_cache"))
+# Many tests (and the CLI subprocesses they start, which inherit the environment) compile the same
+# programs; a persistent compilation cache shared by this run's xdist workers compiles each once. It is
+# fresh for every run (keyed by xdist's run id), so a run's duration is what a new machine sees.
+_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+COMPILATION_CACHE = os.path.join(tempfile.gettempdir(), f"jax_gan_test_xla_{_RUN_ID}")
+os.environ["JAX_COMPILATION_CACHE_DIR"] = COMPILATION_CACHE
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 4)
+
+
+def pytest_sessionfinish(session):
+  if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+    shutil.rmtree(COMPILATION_CACHE, ignore_errors=True)
