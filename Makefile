@@ -8,7 +8,9 @@ CONFIG ?= experiments/digits_dcgan.py
 WORKDIR ?= workdirs/digits_dcgan
 PYTEST_ARGS ?=
 
-.PHONY: train test venv clean-venv
+BENCH_OUT ?= scripts/benchmarks/results
+
+.PHONY: train test bench venv clean-venv
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -25,6 +27,14 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests $(PYTEST_ARGS)
+
+# The DCGAN-32 benchmark: PyTorch eager (optional CPU build, installed into .venv on first use) and
+# JAX on the same network and machine; JSON + summary in $(BENCH_OUT), speedup = PyTorch / JAX step time.
+bench: $(STAMP)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) scripts/benchmark_pytorch.py --channels_last --output=$(BENCH_OUT)/bench_dcgan32_pytorch.json
+	$(PY) scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits \
+	  --baseline=$(BENCH_OUT)/bench_dcgan32_pytorch.json --output=$(BENCH_OUT)/bench_dcgan32_jax.json
 
 clean-venv:
 	rm -rf $(VENV)

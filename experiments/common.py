@@ -10,14 +10,24 @@ def base_config() -> ml_collections.ConfigDict:
   config.loss = "non_saturating"  # see gan/losses.py
   config.n_critic = 1  # D updates per G update, each on its own real batch
   config.parallelism = "jit"  # "jit" (NamedSharding over a data mesh) or "pmap"
+  # Train steps per compiled call (lax.scan; gan/parallel.py): fewer dispatches and host syncs. It must
+  # divide num_train_steps and every *.every_steps. Helps small models; measure with scripts/benchmark.py.
+  config.steps_per_call = 1
+  # Train steps [first, last) to trace with the JAX profiler into WORKDIR/profile (TensorBoard's
+  # profile plugin or Perfetto); (0, 0) traces nothing.
+  config.profile_steps = (0, 0)
 
   config.data = ml_collections.ConfigDict(dict(
       name="digits",  # ring8 | grid25 | digits | tfds
       tfds_name="", split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
-      image_size=32, center_crop=0, resize_method="bilinear", channels=0))
+      # image_size 0 keeps the data's size; channels 0 keeps its channels (1 or 3 converts)
+      image_size=0, center_crop=0, resize_method="bilinear", channels=0))
 
   config.model = ml_collections.ConfigDict(dict(
       z_dim=64,
+      # float32 | bfloat16: G and D compute in bfloat16; parameters, optimizer states and losses
+      # stay float32 (mixed precision; gan/steps.py)
+      compute_dtype="float32",
       # conditioning (gan/models/conditioning.py): G none | concat | cbn; D none | projection | acgan
       # norm (gan/models/normalization.py): batch | layer | instance | none; spectral_norm on weights
       generator=dict(name="dcgan", width=64, conditioning="none", norm="batch", spectral_norm=False),

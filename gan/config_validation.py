@@ -9,7 +9,8 @@ from gan.errors import UserError
 from gan.metrics import suite
 from gan.models import normalization
 
-REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "data",
+REQUIRED = ("seed", "batch_size", "num_train_steps", "loss", "n_critic", "parallelism", "steps_per_call",
+            "profile_steps", "data",
             "model", "optim", "regularizers", "ema", "log", "eval", "checkpoint")
 PARALLELISM = ("jit", "pmap")
 DATASETS = (*builtin.DATASETS, "tfds")
@@ -66,10 +67,17 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   _choice(config, "data.name", DATASETS)
   if config.data.name == "tfds" and not config.data.get("tfds_name"):
     _fail("data.tfds_name", config.data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
-  if config.data.name == "tfds":
+  image_size = config.data.get("image_size", 0)
+  if config.data.name in ("tfds", "digits") and image_size != 0:
     _int_at_least(config, "data.image_size", 8)
+  if config.data.name == "digits" and image_size not in (0, 8):
+    _choice(config, "data.resize_method", builtin.DIGITS_RESIZE_METHODS)
+  if config.data.name == "digits":
+    _choice(config, "data.channels", (0, 1, 3))
 
   _int_at_least(config, "model.z_dim", 1)
+  if "compute_dtype" in config.model:
+    _choice(config, "model.compute_dtype", tuple(factory.COMPUTE_DTYPES))
   _choice(config, "model.generator.name", tuple(models.GENERATORS))
   _choice(config, "model.discriminator.name", tuple(models.DISCRIMINATORS))
   is_points = config.data.name in ("ring8", "grid25")
@@ -136,3 +144,17 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   _int_at_least(config, "eval.grid_size", 1)
   _int_at_least(config, "checkpoint.every_steps", 1)
   _int_at_least(config, "checkpoint.max_to_keep", 1)
+  _validate_calls(config)
+
+
+def _validate_calls(config):
+  """steps_per_call must divide every step count the loop stops at; profile_steps is [first, last)."""
+  _int_at_least(config, "steps_per_call", 1)
+  k = config.steps_per_call
+  for key in ("num_train_steps", "log.every_steps", "eval.every_steps", "checkpoint.every_steps"):
+    if _get(config, key) % k:
+      _fail(key, _get(config, key), f"a multiple of steps_per_call={k} (the loop stops only between calls)")
+  steps = config.profile_steps
+  if not (isinstance(steps, (tuple, list)) and len(steps) == 2
+          and all(isinstance(s, int) and not isinstance(s, bool) for s in steps) and 0 <= steps[0] <= steps[1]):
+    _fail("profile_steps", steps, "(first, last) with 0 <= first <= last: trace train steps [first, last)")

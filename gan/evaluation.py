@@ -62,8 +62,9 @@ def inception_weights(config) -> str:
 
 def suite_prefix(config) -> str | None:
   """"digits", "inception" or None: the feature space the suite runs in for this config."""
-  if config.data.name == "digits":
-    return "digits"
+  if config.data.name == "digits":  # the DigitsCNN reads native 8x8x1 digits only
+    native = config.data.get("image_size", 0) in (0, 8) and config.data.get("channels", 0) in (0, 1)
+    return "digits" if native else None
   if config.data.name == "tfds" and inception_weights(config):
     return "inception"
   return None

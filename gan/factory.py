@@ -1,6 +1,7 @@
 """Builds the GAN game (models, losses, optimizers) from a config."""
 from __future__ import annotations
 
+import jax.numpy as jnp
 import optax
 
 from gan import losses, models, regularizers
@@ -9,6 +10,8 @@ from gan.steps import GANGame
 
 SCHEDULES = ("constant", "linear_decay", "cosine")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+# config.model.compute_dtype: the dtype G and D compute in; parameters and losses stay float32.
+COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def learning_rate(opt_config, num_steps: int):
@@ -55,6 +58,7 @@ def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame
       g_orthogonal_weight=float(config.regularizers.orthogonal.weight),
       acgan_weight=(float(config.acgan_weight)
                     if config.model.discriminator.get("conditioning", "none") == "acgan" else 0.0),
+      compute_dtype=COMPUTE_DTYPES[config.model.get("compute_dtype", "float32")],
       **augmentation(config))
 
 

@@ -41,7 +41,7 @@ def _config_path(argv) -> str | None:
   return None
 
 
-def parse_flags(argv):
+def parse_flags(argv, *, require_workdir: bool = True):
   """absl flag parsing that turns every input problem into one line and exit status 2."""
   path = _config_path(argv)
   if path is None:
@@ -61,7 +61,7 @@ def parse_flags(argv):
     fail(f"unknown config key {overrides[0] if overrides else key!r}: {path} defines no such key")
   except Exception as e:  # pylint: disable=broad-except  (an error inside the config file itself)
     fail(f"could not load --config={path}: {type(e).__name__}: {e}")
-  if not FLAGS.workdir:
+  if require_workdir and not FLAGS.workdir:
     fail("--workdir is required")
   return rest
 

@@ -8,29 +8,80 @@ reduction order) for any number of devices:
   (`NamedSharding`); XLA partitions the global-batch computation and inserts the reductions.
 - `"pmap"`: the step runs per device on its slice with `axis_name="batch"`, averaging gradients,
   metrics and batch-norm statistics with `lax.pmean`; the state carries a leading device axis.
+
+One call runs `steps_per_call` train steps (`lax.scan` over them when > 1), so dispatch and host
+syncs are paid once per call; a call's batch is `(steps_per_call, n_critic, local_batch, ...)` and its
+metrics are those of its last step. The state is donated to the call. `compile` compiles the call once
+for the given shapes (returning XLA's FLOP count); after it, `step` runs that executable and can never
+silently recompile.
 """
 from __future__ import annotations
 
 import functools
+import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 PMAP_AXIS = "batch"
+BATCH_AXIS = 2  # of a call's batch arrays: (steps_per_call, n_critic, batch, ...)
 
 
-class JitParallel:
+def repeat_step(train_step, steps_per_call: int):
+  """`steps_per_call` consecutive train steps as one function of (state, stacked batches)."""
+  def train_call(state, batches, *, axis_name=None):
+    step = functools.partial(train_step, axis_name=axis_name)
+    if steps_per_call == 1:
+      return step(state, jax.tree.map(lambda b: b[0], batches))
+    state, metrics = lax.scan(step, state, batches)
+    return state, jax.tree.map(lambda m: m[-1], metrics)
+  return train_call
+
+
+class _Parallel:
+  """What both wrappers share: AOT compilation of the call and its FLOP count."""
+
+  def compile(self, state, batch) -> dict:
+    """Compiles the call for these (placed) arguments; `step` then runs that executable.
+
+    Returns {"compile_s": seconds to lower and compile, "flops": XLA's FLOP estimate of one call, or
+    None where the backend gives none}.
+    """
+    start = time.perf_counter()
+    compiled = self._step.lower(state, batch).compile()
+    seconds = time.perf_counter() - start
+    self._step = compiled
+    return {"compile_s": seconds, "flops": _flops(compiled)}
+
+  def step(self, state, batch):
+    return self._step(state, batch)
+
+
+def _flops(compiled) -> float | None:
+  """FLOPs of one run of `compiled` from XLA's cost analysis (a dict, or a list with one per device)."""
+  try:
+    analysis = compiled.cost_analysis()
+  except Exception:  # pylint: disable=broad-except  (not implemented on some backends)
+    return None
+  if isinstance(analysis, (list, tuple)):
+    analysis = analysis[0] if analysis else None
+  flops = (analysis or {}).get("flops")
+  return float(flops) if flops is not None and flops >= 0 else None
+
+
+class JitParallel(_Parallel):
   axis_name = None
 
-  def __init__(self, train_step, devices=None):
+  def __init__(self, train_step, devices=None, steps_per_call: int = 1):
     devices = np.array(jax.devices() if devices is None else devices)
     self.num_devices = devices.size
     self.mesh = Mesh(devices, ("data",))
     self.replicated = NamedSharding(self.mesh, P())
-    self.batch_sharding = NamedSharding(self.mesh, P(None, "data"))  # (n_critic, batch, ...)
-    self._step = jax.jit(functools.partial(train_step, axis_name=None),
+    self.batch_sharding = NamedSharding(self.mesh, P(*[None] * BATCH_AXIS, "data"))
+    self._step = jax.jit(functools.partial(repeat_step(train_step, steps_per_call), axis_name=None),
                          in_shardings=(self.replicated, self.batch_sharding),
                          out_shardings=(self.replicated, self.replicated), donate_argnums=0)
 
@@ -50,19 +101,16 @@ class JitParallel:
     return {k: jax.make_array_from_process_local_data(self.batch_sharding, v)
             for k, v in batch.items()}
 
-  def step(self, state, batch):
-    return self._step(state, batch)
 
-
-class PmapParallel:
+class PmapParallel(_Parallel):
   axis_name = PMAP_AXIS
 
-  def __init__(self, train_step, devices=None):
+  def __init__(self, train_step, devices=None, steps_per_call: int = 1):
     self.devices = jax.local_devices() if devices is None else list(devices)
     self.num_devices = len(self.devices)
     self.stacked = NamedSharding(Mesh(np.array(self.devices), (PMAP_AXIS,)), P(PMAP_AXIS))
-    self._step = jax.pmap(functools.partial(train_step, axis_name=PMAP_AXIS), axis_name=PMAP_AXIS,
-                          devices=self.devices, donate_argnums=0)
+    self._step = jax.pmap(functools.partial(repeat_step(train_step, steps_per_call), axis_name=PMAP_AXIS),
+                          axis_name=PMAP_AXIS, devices=self.devices, donate_argnums=0)
 
   def put_state(self, state):
     """One copy of the state per device, stacked along a leading device axis."""
@@ -77,13 +125,13 @@ class PmapParallel:
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=device), state)
 
   def put_batch(self, batch):
-    """(n_critic, local_batch, ...) -> (devices, n_critic, local_batch / devices, ...)."""
+    """(steps, n_critic, local_batch, ...) -> (devices, steps, n_critic, local_batch / devices, ...)."""
     def split(v):
-      n_critic, b = v.shape[:2]
+      b = v.shape[BATCH_AXIS]
       if b % self.num_devices:
         raise ValueError(f"per-process batch {b} is not divisible by {self.num_devices} devices")
-      v = v.reshape(n_critic, self.num_devices, b // self.num_devices, *v.shape[2:])
-      return np.swapaxes(v, 0, 1)
+      v = v.reshape(*v.shape[:BATCH_AXIS], self.num_devices, b // self.num_devices, *v.shape[BATCH_AXIS + 1:])
+      return np.moveaxis(v, BATCH_AXIS, 0)
     return {k: split(v) for k, v in batch.items()}
 
   def step(self, state, batch):
@@ -91,6 +139,6 @@ class PmapParallel:
     return state, jax.tree.map(lambda m: m[0], metrics)
 
 
-def make(mode: str, train_step, devices=None):
+def make(mode: str, train_step, devices=None, steps_per_call: int = 1):
   """`mode` is `config.parallelism`: "jit" or "pmap"; `devices` defaults to all (jit) / local (pmap)."""
-  return {"jit": JitParallel, "pmap": PmapParallel}[mode](train_step, devices)
+  return {"jit": JitParallel, "pmap": PmapParallel}[mode](train_step, devices, steps_per_call)

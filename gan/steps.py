@@ -52,6 +52,7 @@ class GANGame:
   # integer translation by up to 1/8 of the image (Zhang et al. 2020, Sec. 3).
   cr_real_weight: float = 0.0
   cr_fake_weight: float = 0.0
+  compute_dtype: Any = jnp.float32  # jnp.bfloat16: mixed precision (see _compute)
 
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
@@ -85,7 +86,14 @@ class GANGame:
 
   # ---------------------------------------------------------------- init
   def init(self, key, example_x) -> GANState:
-    """Initial state; `example_x` is one batch of real data (only its shape is used)."""
+    """Initial state; `example_x` is one batch of real data (only its shape is used).
+
+    Compiled as one program: run op by op, every parameter shape's initializer would be compiled on
+    its own (a ResNet's ~20 truncated-normal initializers alone took ~9 s on CPU).
+    """
+    return jax.jit(self._init)(key, jnp.zeros(example_x.shape, jnp.float32))
+
+  def _init(self, key, example_x) -> GANState:
     g_key, d_key, rng = jax.random.split(key, 3)
     z, y = self.sample_latents(g_key, example_x.shape[0])
     g_vars = self.generator.init(g_key, z, y, train=False)
@@ -136,25 +144,45 @@ class GANGame:
     return {"p": p, "sign_sum": jnp.where(due, 0.0, sign_sum), "count": jnp.where(due, 0, count)}
 
   # ---------------------------------------------------------------- players
+  def _compute(self, tree):
+    """Mixed precision (Micikevicius et al. 2018): float leaves cast to `compute_dtype` for the forward
+    and backward passes; parameters, optimizer states and losses stay float32, and the casts' gradients
+    come back in float32."""
+    if self.compute_dtype == jnp.float32:
+      return tree
+    return jax.tree.map(lambda a: a.astype(self.compute_dtype) if jnp.issubdtype(a.dtype, jnp.floating)
+                        else a, tree)
+
+  @staticmethod
+  def _same_dtypes(new, old):
+    """`new` model collections (batch statistics, spectral-norm vectors) in `old`'s dtypes."""
+    return {k: jax.tree.map(lambda n, o: n.astype(o.dtype), v, old[k]) if k in old else v
+            for k, v in new.items()}
+
+  def _apply_generator(self, g_params, g_collections, z, y, *, train: bool):
+    """G's float32 samples and, in train mode, its updated collections (BN uses batch statistics)."""
+    variables = {"params": self._compute(g_params), **g_collections}
+    if train:
+      x, new = self.generator.apply(variables, self._compute(z), y, train=True, mutable=list(g_collections))
+      return x.astype(jnp.float32), self._same_dtypes(new, g_collections)
+    return self.generator.apply(variables, self._compute(z), y, train=False).astype(jnp.float32), None
+
   def generate(self, g_params, g_collections, z, y, *, train: bool = False):
     """Samples in data space. In eval mode BN uses G's running statistics."""
-    if train:
-      x, _ = self.generator.apply({"params": g_params, **g_collections}, z, y, train=True,
-                                  mutable=list(g_collections))
-      return x
-    return self.generator.apply({"params": g_params, **g_collections}, z, y, train=False)
+    return self._apply_generator(g_params, g_collections, z, y, train=train)[0]
 
   def _discriminate(self, d_params, d_collections, x, y):
-    """D's logits in train mode, its updated collections (batch statistics), and the AC-GAN
+    """D's float32 logits in train mode, its updated collections (batch statistics), and the AC-GAN
     auxiliary loss: cross-entropy of D's class logits against `y` (0 when AC-GAN is off)."""
     mutable = [*d_collections, *(["intermediates"] if self.acgan_weight else [])]
-    logits, new = self.discriminator.apply({"params": d_params, **d_collections}, x, y, train=True,
-                                           mutable=mutable)
+    logits, new = self.discriminator.apply({"params": self._compute(d_params), **d_collections},
+                                           self._compute(x), y, train=True, mutable=mutable)
     class_loss = jnp.zeros(())
     if self.acgan_weight:
       (class_logits,) = new.pop("intermediates")[conditioning.CLASS_LOGITS]
-      class_loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, y))
-    return logits, {**d_collections, **new}, class_loss
+      class_loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(
+          class_logits.astype(jnp.float32), y))
+    return logits.astype(jnp.float32), {**d_collections, **self._same_dtypes(new, d_collections)}, class_loss
 
   def _d_update(self, state: GANState, real, real_y, key, d_step, axis_name):
     """One D update; `d_step` counts D updates over the run (for lazy regularization)."""
@@ -211,8 +239,7 @@ class GANGame:
     aug_key = jax.random.fold_in(key, 1)
 
     def loss_fn(g_params):
-      variables = {"params": g_params, **state.g_collections}
-      fake, new = self.generator.apply(variables, z, y, train=True, mutable=list(state.g_collections))
+      fake, new = self._apply_generator(g_params, state.g_collections, z, y, train=True)
       fake = self._augment(fake, aug_key, state.augment_state["p"], axis_name)
       fake_logits, _, class_loss = self._discriminate(state.d_params, state.d_collections, fake, y)
       loss = self.g_loss_fn(real_logits, fake_logits)

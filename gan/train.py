@@ -5,8 +5,10 @@ state holds the RNG and the input is a function of (seed, step).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+from typing import Any, Callable
 
 import jax
 import ml_collections
@@ -17,9 +19,10 @@ from gan import checkpointing, config_validation, evaluation, factory, parallel,
 from gan.data import Prefetcher, get_dataset
 from gan.errors import UserError
 from gan.metric_logging import MetricLogger
+from gan.steps import GANGame
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
-RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint")
+RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint", "steps_per_call", "profile_steps")
 
 
 class StopSignal:
@@ -41,6 +44,32 @@ class StopSignal:
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+
+
+class Profiler:
+  """Writes a JAX profiler trace (TensorBoard's profile plugin / Perfetto) of train steps
+  [first, last) into `directory`: tracing starts before the call that runs step `first` and stops
+  after the call that reaches `last`. first == last traces nothing."""
+
+  def __init__(self, directory: str, first: int, last: int, *, enabled: bool = True):
+    self.directory, self.first, self.last = directory, first, last
+    self.enabled, self.active = enabled and last > first, False
+
+  def before(self, step: int):
+    if self.enabled and not self.active and self.first <= step < self.last:
+      jax.profiler.start_trace(self.directory)
+      self.active = True
+      logging.info("Profiling steps %d..%d into %s", step, self.last - 1, self.directory)
+
+  def after(self, step: int, outputs):
+    if self.active and step >= self.last:
+      self.close(outputs)
+
+  def close(self, outputs=None):
+    if self.active:
+      jax.block_until_ready(outputs)
+      jax.profiler.stop_trace()
+      self.active, self.enabled = False, False
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -71,16 +100,30 @@ def check_resumable(saved: dict, config: dict, directory: str) -> None:
                     "use a new --workdir or the same config")
 
 
-def real_batches(dataset, n_critic: int):
-  """Batch for train step `s`: the n_critic dataset batches s*n_critic ... s*n_critic+n_critic-1, stacked."""
-  def make(step):
-    parts = [dataset.get_batch(step * n_critic + i) for i in range(n_critic)]
-    return {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+def real_batches(dataset, n_critic: int, steps_per_call: int = 1):
+  """Host batch of call `c` (train steps c*k ... c*k+k-1 for k = steps_per_call): the n_critic dataset
+  batches s*n_critic ... s*n_critic+n_critic-1 of each of those steps s, as (k, n_critic, local_batch, ...)."""
+  def make(call):
+    parts = [[dataset.get_batch(step * n_critic + i) for i in range(n_critic)]
+             for step in range(call * steps_per_call, (call + 1) * steps_per_call)]
+    return {k: np.stack([np.stack([p[k] for p in step]) for step in parts]) for k in parts[0][0]}
   return make
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
-  """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  """What a run is built from: its data, its game, the device wrapper and the host batch of each call."""
+  dataset: Any
+  game: GANGame
+  par: Any  # gan.parallel.JitParallel | PmapParallel
+  batches: Callable[[int], dict[str, np.ndarray]]  # call index -> host batch (see real_batches)
+
+  def initial_state(self, seed: int):
+    return self.game.init(jax.random.PRNGKey(seed), self.batches(0)["x"][0, 0])
+
+
+def setup(config: ml_collections.ConfigDict) -> Setup:
+  """Validates `config` and builds the run's dataset, game and device wrapper."""
   config_validation.validate(config, num_devices=jax.local_device_count(),
                              process_count=jax.process_count())
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size,
@@ -88,7 +131,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   axis_name = parallel.PMAP_AXIS if config.parallelism == "pmap" else None
   game = factory.build_game(config, example_shape=dataset.example_shape,
                             num_classes=dataset.num_classes, axis_name=axis_name)
-  par = parallel.make(config.parallelism, game.train_step)
+  par = parallel.make(config.parallelism, game.train_step, steps_per_call=config.steps_per_call)
+  return Setup(dataset, game, par, real_batches(dataset, config.n_critic, config.steps_per_call))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
+  run = setup(config)
+  dataset, game, par, k = run.dataset, run.game, run.par, config.steps_per_call
   config_dict = config.to_dict()
   meta = {"example_shape": list(dataset.example_shape), "num_classes": dataset.num_classes,
           "kind": dataset.kind}
@@ -100,8 +150,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       check_resumable(reader.read_config()[0], config_dict, reader.directory)
     reader.close()
 
-  make_batch = real_batches(dataset, config.n_critic)
-  initial = game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0])
+  initial = run.initial_state(config.seed)
   ckpt = checkpointing.Checkpointer(workdir, every_steps=config.checkpoint.every_steps,
                                     max_to_keep=config.checkpoint.max_to_keep)
   start = ckpt.latest_step()
@@ -117,8 +166,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
   evaluator = evaluation.Evaluator(config, game, dataset, workdir)
   best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
-  prefetcher = Prefetcher(lambda s: par.put_batch(make_batch(s)), start=start)
-  eval_metrics, previous_metrics, step = {}, None, start
+  if start % k:
+    raise UserError(f"the latest checkpoint in {ckpt.directory} is at step {start}, which "
+                    f"steps_per_call={k} does not divide; resume with a steps_per_call that divides it")
+  prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
+  profiler = Profiler(os.path.join(workdir, "profile"), *config.profile_steps, enabled=is_main)
+  eval_metrics, previous_metrics, step, compiled = {}, None, start, False
 
   def evaluate(step, state):
     # This process's copy of the (replicated) state, so evaluation also works on multi-host runs.
@@ -136,12 +189,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   with StopSignal() as stop:
     try:
       while step < config.num_train_steps and stop.received is None:
-        state, metrics = par.step(state, prefetcher.get(step))
-        if previous_metrics is not None:  # keep at most two steps in flight
+        batch = prefetcher.get(step // k)
+        if not compiled:  # once: later calls run this executable and cannot recompile
+          cost = par.compile(state, batch)
+          flops = "" if cost["flops"] is None else f"; XLA: {cost['flops'] / k / 1e9:.3g} GFLOP per step"
+          logging.info("Compiled the train step (%d per call) in %.1f s%s", k, cost["compile_s"], flops)
+          compiled = True
+        profiler.before(step)
+        state, metrics = par.step(state, batch)
+        if previous_metrics is not None:  # keep at most two calls in flight
           jax.block_until_ready(previous_metrics)
         previous_metrics = metrics
-        step += 1
-        if step % config.log.every_steps == 0 or step == start + 1:
+        step += k
+        profiler.after(step, metrics)
+        if step % config.log.every_steps == 0 or step == start + k:
           scalars = jax.device_get(metrics)
           logger.write(step, {f"train/{k}": v for k, v in scalars.items()})
           logger.progress(step, scalars)
@@ -155,6 +216,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       if ckpt.latest_step() != step:
         ckpt.save(step, par.get_state(state), config_dict, meta, force=True)
     finally:
+      profiler.close()
       prefetcher.close()
       ckpt.close()
       if best is not None:

@@ -41,20 +41,22 @@ def tiny_ring_config(**overrides):
 
 
 def run_steps(config, num_steps, *, mode="jit", devices=None, cross_replica_bn=True):
-  """Trains `num_steps` in-process; returns (logical final state, list of per-step metric dicts).
+  """Trains `num_steps` in-process; returns (logical final state, list of per-call metric dicts).
 
   `cross_replica_bn=False` (pmap only) builds the models without the axis name: per-device batch norm.
+  Runs `config.steps_per_call` steps per call, so `num_steps` must be a multiple of it.
   """
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
   game = factory.build_game(config, example_shape=dataset.example_shape,
                             num_classes=dataset.num_classes,
                             axis_name=parallel.PMAP_AXIS if mode == "pmap" and cross_replica_bn else None)
-  par = parallel.make(mode, game.train_step, devices)
-  make_batch = real_batches(dataset, config.n_critic)
-  state = par.put_state(game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0]))
+  k = config.get("steps_per_call", 1)
+  par = parallel.make(mode, game.train_step, devices, steps_per_call=k)
+  make_batch = real_batches(dataset, config.n_critic, k)
+  state = par.put_state(game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0, 0]))
   history = []
-  for step in range(num_steps):
-    state, metrics = par.step(state, par.put_batch(make_batch(step)))
+  for call in range(num_steps // k):
+    state, metrics = par.step(state, par.put_batch(make_batch(call)))
     history.append(jax.device_get(metrics))  # blocks: keeps one step in flight (shared/DESIGN.md)
   return jax.device_get(par.get_state(state)), history
 

@@ -47,6 +47,22 @@ def test_digits_are_scaled_and_labelled():
   assert sorted(set(labels.tolist())) == list(range(10))
 
 
+
+def test_digits_upsample_to_rgb_for_cifar_shaped_benchmarks():
+  x, labels = load_digits()
+  config = ml_collections.ConfigDict(dict(name="digits", image_size=32, channels=3, resize_method="nearest"))
+  ds = get_dataset(config, seed=0, batch_size=5)
+  assert ds.example_shape == (32, 32, 3) and ds.num_classes == 10
+  rows = ds.indices(0)
+  expected = np.repeat(np.repeat(x[rows], 4, axis=1), 4, axis=2)  # nearest, exact 4x: each pixel 4x4
+  batch = ds.get_batch(0)
+  for c in range(3):
+    np.testing.assert_array_equal(batch["x"][..., c:c + 1], expected)
+  np.testing.assert_array_equal(batch["label"], labels[rows])
+  native = get_dataset(ml_collections.ConfigDict(dict(name="digits", image_size=0, channels=0)),
+                       seed=0, batch_size=5)
+  np.testing.assert_array_equal(native.get_batch(0)["x"], x[rows])
+
 def test_array_dataset_epochs_are_permutations_and_wrap_across_batches():
   n, batch = 10, 4  # epochs do not divide into batches
   data = ArrayDataset(x=np.arange(n, dtype=np.float32)[:, None], labels=np.arange(n), seed=0,

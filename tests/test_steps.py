@@ -14,7 +14,10 @@ from tests.helpers import assert_trees_close, tiny_ring_config
 def make(config):
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
   game = factory.build_game(config, example_shape=dataset.example_shape, num_classes=dataset.num_classes)
-  batches = real_batches(dataset, config.n_critic)
+  calls = real_batches(dataset, config.n_critic)  # one step per call: (1, n_critic, batch, ...)
+
+  def batches(step):
+    return {k: v[0] for k, v in calls(step).items()}
   state = game.init(jax.random.PRNGKey(config.seed), batches(0)["x"][0])
   return game, state, batches
 
@@ -44,12 +47,14 @@ def test_each_d_update_reads_its_own_real_batch(poisoned):
   assert all(np.isnan(np.asarray(leaf)).any() for leaf in jax.tree.leaves(new_state.d_params))
 
 
-def test_batches_of_a_step_are_consecutive_dataset_batches():
+def test_batches_of_a_call_are_consecutive_dataset_batches():
   config = tiny_ring_config(n_critic=3)
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
-  stacked = real_batches(dataset, 3)(5)
-  for i in range(3):
-    np.testing.assert_array_equal(stacked["x"][i], dataset.get_batch(15 + i)["x"])
+  stacked = real_batches(dataset, 3, steps_per_call=2)(5)  # call 5 = train steps 10 and 11
+  assert stacked["x"].shape == (2, 3, config.batch_size, 2)
+  for j in range(2):
+    for i in range(3):
+      np.testing.assert_array_equal(stacked["x"][j, i], dataset.get_batch((10 + j) * 3 + i)["x"])
 
 
 def test_ema_is_incremental_average_after_start_step():

@@ -5,7 +5,9 @@
 - `grid25`: 25 Gaussians with centres on {-4,-2,0,2,4}^2, std 0.02, equal weights
   (Dumoulin et al. 2017 / Srivastava et al. 2017, "VEEGAN").
 - `digits`: the 1,797 labelled 8x8 digits bundled with scikit-learn (values 0..16), scaled to [-1, 1],
-  shape (8, 8, 1).
+  shape (8, 8, 1); `data.image_size` (0 or 8: native) upsamples them (`data.resize_method` "bilinear"
+  or "nearest") and `data.channels=3` repeats the gray channel, e.g. 32x32x3 for CIFAR-shaped
+  benchmarks on a machine without CIFAR-10 (experiments/bench_dcgan32.py:digits).
 """
 from __future__ import annotations
 
@@ -65,9 +67,23 @@ def _toy(name):
   return lambda config, **kw: GaussianMixture2D(name, **kw)
 
 
+DIGITS_RESIZE_METHODS = ("bilinear", "nearest")
+
+
+def resize_digits(x: np.ndarray, size: int, channels: int, method: str = "bilinear") -> np.ndarray:
+  """Digits (N, 8, 8, 1) as (N, size, size, channels): upsampled by `method`, gray repeated to RGB."""
+  import jax  # pylint: disable=g-import-not-at-top  (jax.image: the resize the models' code uses)
+  if size and size != x.shape[1]:
+    x = np.asarray(jax.image.resize(x, (x.shape[0], size, size, x.shape[3]), method=method))
+  if channels == 3:
+    x = np.repeat(x, 3, axis=-1)
+  return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
 def _digits(config, **kw):
-  del config
   x, labels = load_digits()
+  x = resize_digits(x, int(config.get("image_size", 0) or 0), int(config.get("channels", 0) or 0),
+                    config.get("resize_method", "bilinear"))
   return ArrayDataset(x=x, labels=labels, kind="images", num_classes=10, **kw)
 
 

@@ -16,6 +16,7 @@ Normalization for GANs", Algorithm 1). The power-iteration vector `u` lives in i
 from __future__ import annotations
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 NORMS = ("batch", "layer", "instance", "none")
 SPECTRAL_COLLECTION = "spectral"
@@ -69,5 +70,9 @@ def weight_layer(layer: nn.Module, *, spectral_norm: bool, train: bool):
   """`layer` as a function of its input, spectrally normalized when `spectral_norm`."""
   if not spectral_norm:
     return layer
-  wrapped = nn.SpectralNorm(layer, collection_name=SPECTRAL_COLLECTION)
-  return lambda x: wrapped(x, update_stats=train)
+  # The normalized kernel takes the input's dtype (bfloat16 under mixed precision; gan/steps.py),
+  # while the power iteration's vectors stay float32.
+  def apply(x):
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else None  # None: an embedding's ids
+    return nn.SpectralNorm(layer, collection_name=SPECTRAL_COLLECTION, dtype=dtype)(x, update_stats=train)
+  return apply

@@ -1,0 +1,43 @@
+"""What a benchmark reports about the machine: the CPU's name and accelerators' peak FLOP/s.
+
+No JAX import, so scripts/benchmark_pytorch.py can use it too.
+"""
+from __future__ import annotations
+
+import platform
+
+# Dense peak FLOP/s per chip by compute dtype, from the vendors' datasheets (NVIDIA H100/H200/A100:
+# bfloat16 tensor cores without sparsity; float32 matmuls run as TF32 on them by default in XLA.
+# Google Cloud TPU system architecture pages: bfloat16; float32 matmuls use bfloat16 passes).
+# Matched in order against jax's `device_kind`, first substring wins.
+PEAK_FLOPS = (
+    ("H100 PCIe", {"bfloat16": 756e12, "float32": 378e12}),
+    ("H100", {"bfloat16": 989e12, "float32": 494e12}),
+    ("H200", {"bfloat16": 989e12, "float32": 494e12}),
+    ("A100", {"bfloat16": 312e12, "float32": 156e12}),
+    ("TPU v4", {"bfloat16": 275e12, "float32": 275e12}),
+    ("TPU v5 lite", {"bfloat16": 197e12, "float32": 197e12}),
+    ("TPU v5e", {"bfloat16": 197e12, "float32": 197e12}),
+    ("TPU v5", {"bfloat16": 459e12, "float32": 459e12}),
+    ("TPU v6 lite", {"bfloat16": 918e12, "float32": 918e12}),
+)
+
+
+def peak_flops(device_kind: str, compute_dtype: str) -> float | None:
+  """The chip's dense peak FLOP/s for `compute_dtype`, or None for unknown chips (CPUs included)."""
+  for name, peaks in PEAK_FLOPS:
+    if name in device_kind:
+      return peaks.get(compute_dtype)
+  return None
+
+
+def cpu_name() -> str:
+  """The CPU's model name from /proc/cpuinfo, else platform.processor()."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or "unknown CPU"

@@ -1,0 +1,196 @@
+"""Times the train step of an experiment: compile time, seconds per step, samples/s, FLOP/s, memory.
+
+  python scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits [--config.key=value ...]
+      [--steps=30] [--warmup=3] [--input=both|synthetic|real] [--peak_flops=F] [--output=FILE.json]
+      [--baseline=OTHER.json]
+
+Builds the run exactly as training does (gan/train.py `setup`, same device wrapper, donated state,
+`config.steps_per_call` steps per compiled call), compiles the call once ahead of time (`compile_s`,
+and XLA's cost analysis gives the FLOPs of a step), then times `--steps` steps after `--warmup`, each
+call separately (blocking on its outputs):
+  - synthetic: one batch already on the devices, reused (the model's speed alone);
+  - real: batches made by the real input pipeline and put on the devices by the same background
+    prefetcher as training (`real_input_slowdown` = real median / synthetic median - 1).
+Prints a summary and writes JSON with (at least) compile_s, step_time_s_median (synthetic),
+samples_per_s (global batch / median step time), the same for real input, min/max/p10/p90, FLOPs per
+step and achieved FLOP/s, MFU (achieved / the chip's peak for config.model.compute_dtype, from
+gan/hardware.py or --peak_flops), peak host memory, device memory (accelerators), device, versions.
+Its keys match scripts/benchmark_pytorch.py's, the PyTorch twin of experiments/bench_dcgan32.py.
+The persistent compilation cache is switched off so that compile_s is a real compile.
+Bad input (config file, key or value) prints one `error:` line and exits 2.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from gan import main as gan_main  # noqa: E402  (defines --config; its flag parsing gives one-line errors)
+from gan.errors import UserError  # noqa: E402
+
+flags.DEFINE_integer("steps", 30, "Timed train steps (rounded up to whole calls).")
+flags.DEFINE_integer("warmup", 3, "Untimed train steps after compilation (rounded up to whole calls).")
+flags.DEFINE_enum("input", "both", ["both", "synthetic", "real"], "Which input to time.")
+flags.DEFINE_float("peak_flops", 0.0, "Peak FLOP/s of one device for MFU (0: gan/hardware.py's table).")
+flags.DEFINE_string("output", None, "JSON file to write (default: print only).")
+flags.DEFINE_string("baseline", None, "JSON of another benchmark run (e.g. scripts/benchmark_pytorch.py's) "
+                    "to compare with: adds `baseline` and `speedup` (its median step time / ours).")
+FLAGS = flags.FLAGS
+
+
+def percentiles(times: list[float], steps_per_call: int) -> dict[str, float]:
+  """Per-step statistics of per-call wall-clock times."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  t = np.asarray(times) / steps_per_call
+  return {"step_time_s_median": float(np.median(t)), "step_time_s_min": float(t.min()),
+          "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
+          "step_time_s_p90": float(np.percentile(t, 90))}
+
+
+def time_calls(par, state, next_batch, num_calls: int):
+  """Runs `num_calls` calls on `next_batch()`'s batches; returns (state, seconds of each call)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  times = []
+  for _ in range(num_calls):
+    start = time.perf_counter()
+    state, metrics = par.step(state, next_batch())
+    jax.block_until_ready((state, metrics))
+    times.append(time.perf_counter() - start)
+  return state, times
+
+
+def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> dict:
+  """The measurements of one config (see the module docstring)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from gan import hardware, train  # pylint: disable=g-import-not-at-top
+  from gan.data import Prefetcher  # pylint: disable=g-import-not-at-top
+  jax.config.update("jax_enable_compilation_cache", False)
+  run = train.setup(config)
+  k = config.steps_per_call
+  calls = lambda n: -(-n // k)  # noqa: E731  (ceil)
+  state = run.par.put_state(run.initial_state(config.seed))
+  params = {name: sum(x.size for x in jax.tree.leaves(p))
+            for name, p in (("generator", state.g_params), ("discriminator", state.d_params))}
+  first = run.par.put_batch(run.batches(0))
+  cost = run.par.compile(state, first)
+  result, device = {}, jax.devices()[0]
+  if which in ("both", "synthetic"):
+    state, _ = time_calls(run.par, state, lambda: first, calls(warmup))
+    state, times = time_calls(run.par, state, lambda: first, calls(steps))
+    result["synthetic"] = percentiles(times, k)
+  if which in ("both", "real"):
+    prefetcher = Prefetcher(lambda c: run.par.put_batch(run.batches(c)), start=1)
+    index = iter(range(1, 1 << 62))
+    try:
+      next_batch = lambda: prefetcher.get(next(index))  # noqa: E731
+      state, _ = time_calls(run.par, state, next_batch, calls(warmup))
+      state, times = time_calls(run.par, state, next_batch, calls(steps))
+    finally:
+      prefetcher.close()
+    result["real"] = percentiles(times, k)
+  main = result.get("synthetic") or result["real"]
+  flops = None if cost["flops"] is None else cost["flops"] / k
+  dtype = config.model.get("compute_dtype", "float32")
+  peak = peak or hardware.peak_flops(device.device_kind, dtype)
+  flops_per_s = None if flops is None else flops / main["step_time_s_median"]
+  memory = device.memory_stats() if hasattr(device, "memory_stats") else None
+  out = {
+      "framework": "jax", "framework_version": jax.__version__,
+      "jaxlib_version": getattr(jax.lib, "__version__", None) or jax.__version__,
+      "config": config_name(), "device": hardware.cpu_name() if device.platform == "cpu" else device.device_kind,
+      "platform": device.platform, "num_devices": run.par.num_devices, "threads": os.cpu_count(),
+      "batch_size": config.batch_size, "compute_dtype": dtype, "steps_per_call": k,
+      "compile_s": cost["compile_s"], "steps": calls(steps) * k, "warmup": calls(warmup) * k,
+      **main, "samples_per_s": config.batch_size / main["step_time_s_median"],
+      "flops_per_step": flops, "flops_per_s": flops_per_s, "peak_flops": peak,
+      "mfu": None if not (peak and flops_per_s) else flops_per_s / (peak * run.par.num_devices),
+      "peak_host_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+      "device_memory_peak_mb": (memory or {}).get("peak_bytes_in_use", 0) / 2**20 or None,
+      "param_counts": params,
+  }
+  for name, stats in result.items():
+    out[f"{name}_input"] = {**stats, "samples_per_s": config.batch_size / stats["step_time_s_median"]}
+  if len(result) == 2:
+    out["real_input_slowdown"] = (result["real"]["step_time_s_median"]
+                                  / result["synthetic"]["step_time_s_median"] - 1.0)
+  return out
+
+
+def config_name() -> str:
+  """The --config argument and its overrides, as given."""
+  return " ".join(a for a in sys.argv[1:] if a.startswith("--config"))
+
+
+def summary(r: dict) -> str:
+  """A few human-readable lines of a result."""
+  lines = [f"{r['config']}: {r['framework']} {r['framework_version']} on {r['device']} "
+           f"({r['platform']} x{r['num_devices']}), batch {r['batch_size']}, {r['compute_dtype']}, "
+           f"{r['steps_per_call']} step(s) per call",
+           f"compile {r['compile_s']:.1f} s; params G {r['param_counts']['generator']:,} "
+           f"D {r['param_counts']['discriminator']:,}"]
+  for name in ("synthetic", "real"):
+    s = r.get(f"{name}_input")
+    if s:
+      lines.append(f"{name:9s} input: median {s['step_time_s_median'] * 1e3:.1f} ms/step (p10 "
+                   f"{s['step_time_s_p10'] * 1e3:.1f}, p90 {s['step_time_s_p90'] * 1e3:.1f}), "
+                   f"{s['samples_per_s']:.1f} samples/s")
+  if "real_input_slowdown" in r:
+    lines.append(f"real input vs synthetic: {r['real_input_slowdown'] * 100:+.1f}%")
+  if r["flops_per_step"]:
+    mfu = f", MFU {r['mfu'] * 100:.1f}%" if r["mfu"] else ""
+    lines.append(f"{r['flops_per_step'] / 1e9:.2f} GFLOP/step (XLA), {r['flops_per_s'] / 1e9:.1f} GFLOP/s{mfu}")
+  if "speedup" in r:
+    b = r["baseline"]
+    lines.append(f"vs {b['framework']} {b['framework_version']} ({b['step_time_s_median'] * 1e3:.1f} ms/step): "
+                 f"{r['speedup']:.2f}x")
+  memory = f"peak host memory {r['peak_host_memory_mb']:.0f} MB"
+  if r["device_memory_peak_mb"]:
+    memory += f", device memory {r['device_memory_peak_mb']:.0f} MB"
+  return "\n".join([*lines, memory])
+
+
+def load_baseline(path: str) -> dict:
+  """The other run's framework, device and median step time, from its benchmark JSON."""
+  try:
+    with open(path) as f:
+      other = json.load(f)
+    float(other["step_time_s_median"])
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise UserError(f"--baseline={path}: not a benchmark JSON with step_time_s_median ({e})") from None
+  return {k: other.get(k) for k in ("framework", "framework_version", "device", "threads", "batch_size",
+                                    "step_time_s_median", "flops_per_s")}
+
+
+def main(argv):
+  if len(argv) > 1:
+    gan_main.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  logging.set_verbosity(logging.WARNING)  # the summary is the output
+  if FLAGS.steps < 1 or FLAGS.warmup < 0:
+    gan_main.fail(f"--steps={FLAGS.steps} must be >= 1 and --warmup={FLAGS.warmup} >= 0")
+  try:
+    baseline = load_baseline(FLAGS.baseline) if FLAGS.baseline else None
+    result = benchmark(FLAGS.config, steps=FLAGS.steps, warmup=FLAGS.warmup, which=FLAGS.input,
+                       peak=FLAGS.peak_flops)
+  except UserError as e:
+    gan_main.fail(str(e))
+  if baseline:  # speedup: the baseline's median step time / ours (synthetic input on both sides)
+    result.update(baseline=baseline, speedup=baseline["step_time_s_median"] / result["step_time_s_median"])
+  print(summary(result))
+  if FLAGS.output:
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+    with open(FLAGS.output, "w") as f:
+      json.dump(result, f, indent=2)
+      f.write("\n")
+    print(f"wrote {FLAGS.output}")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=functools.partial(gan_main.parse_flags, require_workdir=False))

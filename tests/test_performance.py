@@ -1,0 +1,108 @@
+"""Speed features keep the numbers: several steps per call, compile once, mixed precision, profiling,
+and the benchmark script's output."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan import config_validation, train
+from gan.errors import UserError
+from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
+from tests.test_cli import ROOT, env
+
+
+@pytest.mark.parametrize("mode,devices", [("jit", 1), ("pmap", 2)])
+def test_steps_per_call_trains_like_one_step_per_call(mode, devices):
+  config = tiny_ring_config(n_critic=2)
+  one, history_one = run_steps(config, 4, mode=mode, devices=jax.devices()[:devices])
+  config.steps_per_call = 2
+  two, history_two = run_steps(config, 4, mode=mode, devices=jax.devices()[:devices])
+  assert int(two.step) == 4 and len(history_two) == 2
+  assert_trees_close(two, one, rtol=1e-5, atol=1e-6)
+  assert_trees_close(history_two[-1], history_one[-1], rtol=1e-5, atol=1e-6)  # metrics of the last step
+
+
+@pytest.mark.parametrize("key", ["num_train_steps", "log.every_steps", "eval.every_steps",
+                                 "checkpoint.every_steps"])
+def test_steps_per_call_must_divide_every_stopping_point(key):
+  config = tiny_ring_config(num_train_steps=12, steps_per_call=4)
+  config.log.every_steps = config.eval.every_steps = config.checkpoint.every_steps = 4
+  config_validation.validate(config)
+  node, *path = key.split(".")[::-1]
+  (config[path[0]] if path else config)[node] = 6
+  with pytest.raises(UserError, match=rf"config.{key}=6 is not valid: expected a multiple of steps_per_call=4"):
+    config_validation.validate(config)
+
+
+def test_train_call_and_sampling_compile_once_and_profile_steps_are_traced(tmp_path):
+  config = tiny_ring_config(num_train_steps=8, steps_per_call=2, profile_steps=(2, 4))
+  config.log.every_steps = config.eval.every_steps = config.checkpoint.every_steps = 4
+  config.eval.num_samples = 200
+  compiles = []
+
+  def listen(event, duration, **kwargs):
+    del duration
+    if event == "/jax/core/compile/backend_compile_duration":
+      compiles.append(kwargs.get("fun_name"))
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  try:
+    train.train_and_evaluate(config, str(tmp_path))  # 4 calls, 2 evaluations, 2 checkpoints
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listen)
+  assert compiles.count("jit(train_call)") == 1 and compiles.count("jit(generate)") == 1, compiles
+  traces = [f for _, _, files in os.walk(tmp_path / "profile") for f in files if f.endswith(".xplane.pb")]
+  assert len(traces) == 1
+
+
+def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state():
+  config = tiny_digits_config(model={"compute_dtype": "bfloat16"})
+  config.model.discriminator.spectral_norm = True
+  run = train.setup(config)
+  state = run.initial_state(config.seed)
+  batch = {k: v[0] for k, v in run.batches(0).items()}
+  jaxpr = str(jax.make_jaxpr(run.game.train_step)(state, batch))
+  convs = [line for line in jaxpr.splitlines() if "conv_general_dilated[" in line]
+  assert convs and all("bf16[" in line for line in convs)  # every conv, G's and D's (SN) alike
+  new, metrics = jax.jit(run.game.train_step)(state, batch)
+  assert jax.tree.map(lambda a: a.dtype, new) == jax.tree.map(lambda a: a.dtype, state)
+  assert all(v.dtype == jnp.float32 for v in metrics.values())
+
+  config.model.compute_dtype = "float32"
+  full = train.setup(config)
+  assert "bf16[" not in str(jax.make_jaxpr(full.game.train_step)(state, batch))
+  _, metrics32 = jax.jit(full.game.train_step)(state, batch)
+  for name in ("d_loss", "g_loss"):  # bfloat16 keeps ~3 significant digits
+    np.testing.assert_allclose(metrics[name], metrics32[name], rtol=3e-2)
+
+
+def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
+  out = tmp_path / "bench.json"
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"), "--config=experiments/ring8.py",
+       "--config.batch_size=32", "--config.model.generator.hidden=(32,32)",
+       "--config.model.discriminator.hidden=(32,32)", "--steps=4", "--warmup=1", f"--output={out}"],
+      cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  r = json.loads(out.read_text())
+  assert r["framework"] == "jax" and r["platform"] == "cpu" and r["batch_size"] == 32
+  assert r["steps"] == 4 and r["compile_s"] > 0 and r["flops_per_step"] > 0
+  for name in ("synthetic_input", "real_input"):
+    s = r[name]
+    assert 0 < s["step_time_s_min"] <= s["step_time_s_median"] <= s["step_time_s_max"]
+    assert s["samples_per_s"] == pytest.approx(32 / s["step_time_s_median"])
+  assert r["step_time_s_median"] == r["synthetic_input"]["step_time_s_median"]
+  assert r["real_input_slowdown"] == pytest.approx(
+      r["real_input"]["step_time_s_median"] / r["synthetic_input"]["step_time_s_median"] - 1)
+  assert r["peak_host_memory_mb"] > 50 and r["mfu"] is None  # no known peak for a CPU
+  assert "ms/step" in result.stdout
+
+  bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
+                        "--config=experiments/ring8.py", "--config.steps_per_call=0"],
+                       cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 2 and bad.stderr.strip() == (
+      "error: config.steps_per_call=0 is not valid: expected an integer >= 1")
