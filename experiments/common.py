@@ -65,8 +65,11 @@ def base_config() -> ml_collections.ConfigDict:
   # Evaluation (gan/evaluation.py). inception_weights: local .npz of the FID Inception-v3 for image
   # FID/KID/IS on TFDS data ("" = skip them); primary_metric ranks evaluations for WORKDIR/best/
   # ("" = reverse_kl for toys, digits_fd for digits, inception_fd for TFDS with weights).
+  # augmentation_score: for class-conditional digits models, also train classifiers on generated
+  # samples (CAS, data augmentation; gan/metrics/augmentation_score.py), ~30 s per evaluation.
   config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64,
-                                               inception_weights="", primary_metric=""))
+                                               inception_weights="", primary_metric="",
+                                               augmentation_score=False))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
   return config
 

@@ -142,6 +142,8 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
     _fail("eval.primary_metric", config.eval.primary_metric,
           "'' (the data's default) or one of " + (", ".join(metrics) or "nothing for this data"))
   _int_at_least(config, "eval.grid_size", 1)
+  if not isinstance(config.eval.get("augmentation_score", False), bool):
+    _fail("eval.augmentation_score", config.eval.augmentation_score, "True or False")
   _int_at_least(config, "checkpoint.every_steps", 1)
   _int_at_least(config, "checkpoint.max_to_keep", 1)
   _validate_calls(config)

@@ -8,7 +8,10 @@ Metrics (logged as `eval/<name>`; all on the first `eval.num_samples` samples):
   `digits_is`, `digits_kid`, `digits_precision`, `digits_recall`, `digits_density`,
   `digits_coverage`; for class-conditional generators also `digits_cond_accuracy` (mean over
   classes k of the fraction of samples drawn for k that the classifier calls k) and
-  `digits_cond_accuracy_min` (the worst class). Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
+  `digits_cond_accuracy_min` (the worst class), and with `eval.augmentation_score` the
+  Classification Accuracy Score and data-augmentation score (`digits_cas`,
+  `digits_subset_plus_generated_accuracy`, `digits_augmentation_gain` and their real-only baselines;
+  gan/metrics/augmentation_score.py). Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
   classifier saw 80% of them; taking all rather than the 360 held-out digits lowers the small-sample
   bias of FD in 128 dimensions).
 - `tfds` with `eval.inception_weights` naming a local weights file: the same suite in FID
@@ -42,6 +45,7 @@ from absl import logging
 
 from gan import plotting, sampling
 from gan.data import builtin
+from gan.metrics import augmentation_score
 from gan.metrics import digits as digits_metrics
 from gan.metrics import suite, toy
 
@@ -78,6 +82,9 @@ def metric_directions(config) -> dict[str, str]:
   out = dict(DIGITS_CLASS_DIRECTIONS) if prefix == "digits" else {}
   if prefix == "digits" and config.model.generator.get("conditioning", "none") != "none":
     out.update(digits_cond_accuracy="max", digits_cond_accuracy_min="max")
+    if config.eval.get("augmentation_score", False):
+      out.update(digits_cas="max", digits_subset_plus_generated_accuracy="max",
+                 digits_augmentation_gain="max")
   if prefix:
     out.update({f"{prefix}_{name}": mode for name, mode in SUITE_DIRECTIONS.items()})
   return out
@@ -185,6 +192,11 @@ class Evaluator:
                          digits_cond_accuracy_min=float(np.min(accuracy)))
           protocol["class_accuracy"] = {"samples_per_class": max(1, num // self.game.num_classes),
                                         "per_class": [round(float(a), 6) for a in accuracy]}
+          if cfg.get("augmentation_score", False):  # ~30 s: three DigitsCNN trainings
+            scores, protocol["augmentation_score"] = augmentation_score.augmentation_scores(
+                lambda k, n: sampling.generate(self.game, g_params, g_collections, n,
+                                               seed=self.config.seed, label=k))
+            metrics.update(scores)
         protocol["reference"] = self.suite.reference
         protocol["feature_net"] = {"name": self.suite.net.name,
                                    "weights_hash": self.suite.net.weights_hash,

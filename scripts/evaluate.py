@@ -1,7 +1,7 @@
 """Evaluates a saved run's checkpoint: every metric that applies, with its protocol, to JSON.
 
   python scripts/evaluate.py --workdir=DIR [--checkpoint_step=N] [--num_samples=N] [--raw] [--best]
-                             [--inception_weights=FILE.npz]
+                             [--inception_weights=FILE.npz] [--augmentation_score]
 
 Uses the latest checkpoint (or --checkpoint_step; --best: the one in DIR/best/) and the generator
 that sampling uses (EMA when the run's config has EMA; --raw: the raw generator). Writes
@@ -25,6 +25,9 @@ flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest)
 flags.DEFINE_integer("num_samples", None, "Generated samples (default: the run's eval.num_samples).")
 flags.DEFINE_bool("raw", False, "Evaluate the raw generator instead of its EMA.")
 flags.DEFINE_bool("best", False, "Evaluate the best checkpoint (DIR/best/) instead of DIR/checkpoints/.")
+flags.DEFINE_bool("augmentation_score", False,
+                  "Also train classifiers on generated digits: CAS and the data-augmentation score "
+                  "(class-conditional digits runs; gan/metrics/augmentation_score.py).")
 flags.DEFINE_string("inception_weights", None,
                     "Inception .npz for TFDS image metrics (default: the run's eval.inception_weights).")
 FLAGS = flags.FLAGS
@@ -36,7 +39,7 @@ def fail(message):
 
 
 def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bool, best: bool,
-             inception_weights: str | None):
+             inception_weights: str | None, augmentation_score: bool = False):
   """(path of the written JSON, its content) for the checkpoint of `workdir` at `step`."""
   import jax  # pylint: disable=g-import-not-at-top
   from gan import evaluation, sampling  # pylint: disable=g-import-not-at-top
@@ -46,6 +49,11 @@ def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bo
   config, _, game, state = sampling.load_run(workdir, step, best=best)
   if inception_weights is not None:
     config.eval.inception_weights = inception_weights
+  if augmentation_score:
+    if not (evaluation.suite_prefix(config) == "digits" and sampling.is_conditional(game)):
+      raise UserError("--augmentation_score needs a class-conditional generator trained on the digits")
+    with config.unlocked():
+      config.eval.augmentation_score = True
   if evaluation.suite_prefix(config) and num_samples is not None and num_samples < suite.MIN_SAMPLES:
     raise UserError(f"--num_samples={num_samples} must be >= {suite.MIN_SAMPLES} for this data")
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
@@ -74,7 +82,8 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax's INFO lines; warnings (skipped metrics) still show
   try:
     path, out = evaluate(FLAGS.workdir, FLAGS.checkpoint_step, num_samples=FLAGS.num_samples,
-                         raw=FLAGS.raw, best=FLAGS.best, inception_weights=FLAGS.inception_weights)
+                         raw=FLAGS.raw, best=FLAGS.best, inception_weights=FLAGS.inception_weights,
+                         augmentation_score=FLAGS.augmentation_score)
   except UserError as e:
     fail(str(e))
   protocol = out["protocol"]

@@ -15,7 +15,7 @@ from experiments import mnist_dcgan
 from gan import checkpointing, config_validation, evaluation, factory, sampling
 from gan.data import builtin, get_dataset
 from gan.errors import UserError
-from gan.metrics import digits, features, inception, suite
+from gan.metrics import augmentation_score, digits, features, inception, suite
 from gan.train import train_and_evaluate
 from tests.helpers import tiny_digits_config, tiny_ring_config
 from tests.test_cli import ROOT, env, read_jsonl
@@ -201,6 +201,8 @@ def test_evaluate_script_reproduces_the_training_eval_and_writes_json(digits_run
 @pytest.mark.parametrize("args,expected", [
     (["--workdir={run}", "--checkpoint_step=25"], "error: --checkpoint_step=25 not found in"),
     (["--workdir={run}/nope"], "error: --workdir="),
+    (["--workdir={run}", "--augmentation_score"],
+     "error: --augmentation_score needs a class-conditional generator trained on the digits"),
 ])
 def test_evaluate_script_bad_input_is_one_line_exit_2(digits_run, args, expected):
   result = run_evaluate(*[a.format(run=digits_run) for a in args])
@@ -255,3 +257,27 @@ def test_class_accuracy_of_a_generator_that_returns_real_digits(monkeypatch, shi
   accuracy = evaluator.class_accuracy(None, None, per_class=150)
   assert accuracy.shape == (10,)
   assert (accuracy.mean() >= expected) if shift == 0 else (accuracy.max() <= expected)
+
+
+def test_augmentation_score_runs_on_the_conditional_generator_and_is_recorded(tmp_path, monkeypatch):
+  """The evaluation hands gan/metrics/augmentation_score.py the run's G, drawing the asked class."""
+  asked = []
+
+  def fake_scores(generate):
+    for k in (3, 7):
+      images = generate(k, 5)
+      asked.append((k, images.shape))
+    return {"digits_cas": 0.5}, {"generated_per_class": 5}
+  monkeypatch.setattr(augmentation_score, "augmentation_scores", fake_scores)
+  config = tiny_digits_config()
+  config.model.generator.conditioning = "cbn"
+  config.eval.update(num_samples=50, grid_size=4, augmentation_score=True)
+  dataset = get_dataset(config.data, seed=0, batch_size=8)
+  game = factory.build_game(config, example_shape=(8, 8, 1), num_classes=10)
+  state = game.init(jax.random.PRNGKey(0), np.zeros((8, 8, 8, 1), np.float32))
+  result = evaluation.Evaluator(config, game, dataset, str(tmp_path))(
+      1, state.g_params, state.g_collections, generator="raw", write_files=False)
+  assert asked == [(3, (5, 8, 8, 1)), (7, (5, 8, 8, 1))]
+  assert result.metrics["digits_cas"] == 0.5
+  assert result.protocol["augmentation_score"] == {"generated_per_class": 5}
+  assert evaluation.metric_directions(config)["digits_cas"] == "max"

@@ -72,25 +72,43 @@ def split_digits(seed: int = 0, train_fraction: float = 0.8):
   return x_train, y_train, x_test, y_test
 
 
-def train_classifier(x, y, recipe: Recipe = Recipe()):
-  """Trains DigitsCNN on (x, y) with AdamW; batch `i` is drawn from a generator seeded by (seed, i)."""
-  model = DigitsCNN()
-  params = model.init(jax.random.PRNGKey(recipe.seed), jnp.zeros((1, *x.shape[1:])))["params"]
-  tx = optax.adamw(recipe.learning_rate, weight_decay=recipe.weight_decay)
-  opt_state = tx.init(params)
+@functools.lru_cache(maxsize=4)
+def _optimizer_and_step(learning_rate: float, weight_decay: float):
+  """AdamW and its jitted train step, made once per setting so repeated trainings compile once."""
+  tx = optax.adamw(learning_rate, weight_decay=weight_decay)
 
   @jax.jit
   def step(params, opt_state, xb, yb):
     def loss_fn(p):
-      logits, _ = model.apply({"params": p}, xb)
+      logits, _ = DigitsCNN().apply({"params": p}, xb)
       return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
     grads = jax.grad(loss_fn)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
+  return tx, step
+
+
+def train_classifier(x, y, recipe: Recipe = Recipe(), *, mix_with=None):
+  """Trains DigitsCNN on (x, y) with AdamW; batch `i` is drawn from a generator seeded by (seed, i).
+
+  `mix_with=(x2, y2)`: half of every batch is drawn from (x2, y2) instead (data augmentation with a
+  second source, gan/metrics/augmentation_score.py).
+  """
+  params = DigitsCNN().init(jax.random.PRNGKey(recipe.seed), jnp.zeros((1, *x.shape[1:])))["params"]
+  tx, step = _optimizer_and_step(recipe.learning_rate, recipe.weight_decay)
+  opt_state = tx.init(params)
 
   for i in range(recipe.num_steps):
-    rows = index_rng(recipe.seed, i).integers(0, len(x), recipe.batch_size)
-    params, opt_state = step(params, opt_state, x[rows], y[rows])
+    rng = index_rng(recipe.seed, i)
+    if mix_with is None:
+      rows = rng.integers(0, len(x), recipe.batch_size)
+      xb, yb = x[rows], y[rows]
+    else:
+      half = recipe.batch_size // 2
+      rows, other = rng.integers(0, len(x), half), rng.integers(0, len(mix_with[0]), recipe.batch_size - half)
+      xb = np.concatenate([x[rows], mix_with[0][other]])
+      yb = np.concatenate([y[rows], mix_with[1][other]])
+    params, opt_state = step(params, opt_state, xb, yb)
   return params
 
 
