@@ -14,7 +14,7 @@ call separately (blocking on its outputs):
 Prints a summary and writes JSON with (at least) compile_s, step_time_s_median (synthetic),
 samples_per_s (global batch / median step time), the same for real input, min/max/p10/p90, FLOPs per
 step and achieved FLOP/s, MFU (achieved / the chip's peak for config.model.compute_dtype, from
-gan/hardware.py or --peak_flops), peak host memory, device memory (accelerators), device, versions.
+gan/benchmarking.py or --peak_flops), peak host memory, device memory (accelerators), device, versions.
 Its keys match scripts/benchmark_pytorch.py's, the PyTorch twin of experiments/bench_dcgan32.py.
 The persistent compilation cache is switched off so that compile_s is a real compile.
 Bad input (config file, key or value) prints one `error:` line and exits 2.
@@ -33,26 +33,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+from gan import benchmarking  # noqa: E402  (no JAX import)
 from gan import main as gan_main  # noqa: E402  (defines --config; its flag parsing gives one-line errors)
 from gan.errors import UserError  # noqa: E402
 
 flags.DEFINE_integer("steps", 30, "Timed train steps (rounded up to whole calls).")
 flags.DEFINE_integer("warmup", 3, "Untimed train steps after compilation (rounded up to whole calls).")
 flags.DEFINE_enum("input", "both", ["both", "synthetic", "real"], "Which input to time.")
-flags.DEFINE_float("peak_flops", 0.0, "Peak FLOP/s of one device for MFU (0: gan/hardware.py's table).")
+flags.DEFINE_float("peak_flops", 0.0, "Peak FLOP/s of one device for MFU (0: gan/benchmarking.py's table).")
 flags.DEFINE_string("output", None, "JSON file to write (default: print only).")
 flags.DEFINE_string("baseline", None, "JSON of another benchmark run (e.g. scripts/benchmark_pytorch.py's) "
                     "to compare with: adds `baseline` and `speedup` (its median step time / ours).")
 FLAGS = flags.FLAGS
-
-
-def percentiles(times: list[float], steps_per_call: int) -> dict[str, float]:
-  """Per-step statistics of per-call wall-clock times."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  t = np.asarray(times) / steps_per_call
-  return {"step_time_s_median": float(np.median(t)), "step_time_s_min": float(t.min()),
-          "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
-          "step_time_s_p90": float(np.percentile(t, 90))}
 
 
 def time_calls(par, state, next_batch, num_calls: int):
@@ -70,7 +62,7 @@ def time_calls(par, state, next_batch, num_calls: int):
 def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> dict:
   """The measurements of one config (see the module docstring)."""
   import jax  # pylint: disable=g-import-not-at-top
-  from gan import hardware, train  # pylint: disable=g-import-not-at-top
+  from gan import train  # pylint: disable=g-import-not-at-top
   from gan.data import Prefetcher  # pylint: disable=g-import-not-at-top
   jax.config.update("jax_enable_compilation_cache", False)
   run = train.setup(config)
@@ -85,7 +77,7 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
   if which in ("both", "synthetic"):
     state, _ = time_calls(run.par, state, lambda: first, calls(warmup))
     state, times = time_calls(run.par, state, lambda: first, calls(steps))
-    result["synthetic"] = percentiles(times, k)
+    result["synthetic"] = benchmarking.step_time_stats([t / k for t in times])
   if which in ("both", "real"):
     prefetcher = Prefetcher(lambda c: run.par.put_batch(run.batches(c)), start=1)
     index = iter(range(1, 1 << 62))
@@ -95,17 +87,17 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
       state, times = time_calls(run.par, state, next_batch, calls(steps))
     finally:
       prefetcher.close()
-    result["real"] = percentiles(times, k)
+    result["real"] = benchmarking.step_time_stats([t / k for t in times])
   main = result.get("synthetic") or result["real"]
   flops = None if cost["flops"] is None else cost["flops"] / k
   dtype = config.model.get("compute_dtype", "float32")
-  peak = peak or hardware.peak_flops(device.device_kind, dtype)
+  peak = peak or benchmarking.peak_flops(device.device_kind, dtype)
   flops_per_s = None if flops is None else flops / main["step_time_s_median"]
   memory = device.memory_stats() if hasattr(device, "memory_stats") else None
   out = {
       "framework": "jax", "framework_version": jax.__version__,
       "jaxlib_version": getattr(jax.lib, "__version__", None) or jax.__version__,
-      "config": config_name(), "device": hardware.cpu_name() if device.platform == "cpu" else device.device_kind,
+      "config": config_name(), "device": benchmarking.cpu_name() if device.platform == "cpu" else device.device_kind,
       "platform": device.platform, "num_devices": run.par.num_devices, "threads": os.cpu_count(),
       "batch_size": config.batch_size, "compute_dtype": dtype, "steps_per_call": k,
       "compile_s": cost["compile_s"], "steps": calls(steps) * k, "warmup": calls(warmup) * k,
@@ -185,10 +177,7 @@ def main(argv):
     result.update(baseline=baseline, speedup=baseline["step_time_s_median"] / result["step_time_s_median"])
   print(summary(result))
   if FLAGS.output:
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    with open(FLAGS.output, "w") as f:
-      json.dump(result, f, indent=2)
-      f.write("\n")
+    benchmarking.write_json(FLAGS.output, result)
     print(f"wrote {FLAGS.output}")
 
 

@@ -29,10 +29,8 @@ import resource
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from gan.hardware import cpu_name  # noqa: E402  (imports no JAX)
+from gan.benchmarking import cpu_name, step_time_stats, write_json  # noqa: E402  (imports no JAX)
 
 try:
   import torch
@@ -162,7 +160,8 @@ def time_steps(step, real, steps, warmup):
 
 def summarize(args, times, flops, counts):
   """The result dict, with the same keys as scripts/benchmark.py's JSON."""
-  median = float(np.median(times))
+  stats = step_time_stats(times)
+  median = stats["step_time_s_median"]
   return {
       "framework": "pytorch",
       "framework_version": torch.__version__,
@@ -175,11 +174,7 @@ def summarize(args, times, flops, counts):
       "compile_s": None,  # eager: nothing is compiled
       "steps": args.steps,
       "warmup": args.warmup,
-      "step_time_s_median": median,
-      "step_time_s_min": float(np.min(times)),
-      "step_time_s_max": float(np.max(times)),
-      "step_time_s_p10": float(np.percentile(times, 10)),
-      "step_time_s_p90": float(np.percentile(times, 90)),
+      **stats,
       "samples_per_s": args.batch_size / median,
       "flops_per_step": flops,
       "flops_per_s": None if flops is None else flops / median,
@@ -224,10 +219,7 @@ def main(argv=None):
   result = summarize(args, times, flops, counts)
   print_summary(result, "channels_last" if args.channels_last else "NCHW")
   if args.output:
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w") as f:
-      json.dump(result, f, indent=2)
-      f.write("\n")
+    write_json(args.output, result)
     print(f"wrote {args.output}")
   else:
     print(json.dumps(result, indent=2))

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan import config_validation, train
+from gan import benchmarking, config_validation, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
 from tests.test_cli import ROOT, env
@@ -106,3 +106,13 @@ def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: config.steps_per_call=0 is not valid: expected an integer >= 1")
+
+
+def test_step_time_statistics_and_peak_flops_lookup():
+  stats = benchmarking.step_time_stats([5.0, 1.0, 3.0, 2.0, 4.0])
+  assert stats == {"step_time_s_median": 3.0, "step_time_s_min": 1.0, "step_time_s_max": 5.0,
+                   "step_time_s_p10": pytest.approx(1.4), "step_time_s_p90": pytest.approx(4.6)}
+  assert benchmarking.peak_flops("NVIDIA H100 80GB HBM3", "bfloat16") == 989e12
+  assert benchmarking.peak_flops("NVIDIA H100 PCIe", "bfloat16") == 756e12  # the more specific entry wins
+  assert benchmarking.peak_flops("TPU v5 lite", "bfloat16") == 197e12
+  assert benchmarking.peak_flops("cpu", "float32") is None

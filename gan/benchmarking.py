@@ -1,10 +1,15 @@
-"""What a benchmark reports about the machine: the CPU's name and accelerators' peak FLOP/s.
+"""What the benchmark scripts share: step-time statistics, the machine's name, accelerators' peak
+FLOP/s (for MFU) and writing the result.
 
-No JAX import, so scripts/benchmark_pytorch.py can use it too.
+No JAX import, so scripts/benchmark_pytorch.py uses it too and both write the same keys.
 """
 from __future__ import annotations
 
+import json
+import os
 import platform
+
+import numpy as np
 
 # Dense peak FLOP/s per chip by compute dtype, from the vendors' datasheets (NVIDIA H100/H200/A100:
 # bfloat16 tensor cores without sparsity; float32 matmuls run as TF32 on them by default in XLA.
@@ -41,3 +46,21 @@ def cpu_name() -> str:
   except OSError:
     pass
   return platform.processor() or "unknown CPU"
+
+
+def step_time_stats(seconds_per_step) -> dict[str, float]:
+  """Median, min, max, 10th and 90th percentile of per-step wall-clock seconds."""
+  t = np.asarray(seconds_per_step, np.float64)
+  return {"step_time_s_median": float(np.median(t)), "step_time_s_min": float(t.min()),
+          "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
+          "step_time_s_p90": float(np.percentile(t, 90))}
+
+
+def write_json(path: str, value) -> None:
+  """Writes `value` as indented JSON, atomically (a reader never sees a partial file)."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w") as f:
+    json.dump(value, f, indent=1)
+    f.write("\n")
+  os.replace(tmp, path)
