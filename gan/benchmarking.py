@@ -1,12 +1,10 @@
 """What the benchmark scripts share: step-time statistics, the machine's name, accelerators' peak
-FLOP/s (for MFU) and writing the result.
+FLOP/s (for MFU).
 
-No JAX import, so scripts/benchmark_pytorch.py uses it too and both write the same keys.
+No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the same keys.
 """
 from __future__ import annotations
 
-import json
-import os
 import platform
 
 import numpy as np
@@ -55,12 +53,3 @@ def step_time_stats(seconds_per_step) -> dict[str, float]:
           "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
           "step_time_s_p90": float(np.percentile(t, 90))}
 
-
-def write_json(path: str, value) -> None:
-  """Writes `value` as indented JSON, atomically (a reader never sees a partial file)."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(value, f, indent=1)
-    f.write("\n")
-  os.replace(tmp, path)

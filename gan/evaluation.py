@@ -45,6 +45,7 @@ from absl import logging
 
 from gan import plotting, sampling
 from gan.data import builtin
+from gan.json_io import write_json
 from gan.metrics import augmentation_score
 from gan.metrics import digits as digits_metrics
 from gan.metrics import suite, toy

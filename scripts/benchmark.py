@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from gan import benchmarking  # noqa: E402  (no JAX import)
+from gan import benchmarking, json_io  # noqa: E402  (no JAX import)
 from gan import main as gan_main  # noqa: E402  (defines --config; its flag parsing gives one-line errors)
 from gan.errors import UserError  # noqa: E402
 
@@ -177,7 +177,7 @@ def main(argv):
     result.update(baseline=baseline, speedup=baseline["step_time_s_median"] / result["step_time_s_median"])
   print(summary(result))
   if FLAGS.output:
-    benchmarking.write_json(FLAGS.output, result)
+    json_io.write_json(FLAGS.output, result)
     print(f"wrote {FLAGS.output}")
 
 

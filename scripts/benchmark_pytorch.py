@@ -30,7 +30,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from gan.benchmarking import cpu_name, step_time_stats, write_json  # noqa: E402  (imports no JAX)
+from gan.benchmarking import cpu_name, step_time_stats  # noqa: E402  (imports no JAX)
+from gan.json_io import write_json  # noqa: E402
 
 try:
   import torch

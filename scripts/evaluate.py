@@ -42,7 +42,7 @@ def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bo
              inception_weights: str | None, augmentation_score: bool = False):
   """(path of the written JSON, its content) for the checkpoint of `workdir` at `step`."""
   import jax  # pylint: disable=g-import-not-at-top
-  from gan import benchmarking, evaluation, sampling  # pylint: disable=g-import-not-at-top
+  from gan import evaluation, json_io, sampling  # pylint: disable=g-import-not-at-top
   from gan.data import get_dataset  # pylint: disable=g-import-not-at-top
   from gan.errors import UserError  # pylint: disable=g-import-not-at-top
   from gan.metrics import suite  # pylint: disable=g-import-not-at-top
@@ -65,7 +65,7 @@ def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bo
                      write_files=False)
   out = {"step": int(state.step), "metrics": result.metrics, "protocol": result.protocol}
   path = os.path.join(workdir, "eval", f"step_{int(state.step)}{'_raw' if raw else ''}.json")
-  benchmarking.write_json(path, out)
+  json_io.write_json(path, out)
   return path, out
 
 
