@@ -17,6 +17,8 @@ Generator orthogonal regularization (`orthogonal.weight` = beta, added to G's lo
 beta/2 * sum_W ||W W^T * (1 - I)||_F^2 over G's kernels with each output filter as a row of W
 (Brock et al. 2019, "BigGAN", Eq. 3; the 1/2 makes `weight` equal to the strength in their code, 1e-4).
 
+The penalties act on what D sees: with DiffAugment or ADA on, the augmented real and fake batches
+(as StyleGAN2-ADA computes R1 on augmented reals, Karras et al. 2020, Sec. 2).
 Random numbers (eps, u) are drawn for the global batch and sliced per device by the caller's `noise`
 function, and DRAGAN's std is over the global batch, so results do not depend on the device count.
 """

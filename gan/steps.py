@@ -207,9 +207,9 @@ class GANGame:
           terms[f"d_penalty_cr_{name}"] = weight * augment.consistency_penalty(logits, transformed_logits)
       if self.acgan_weight:  # Odena et al. 2017, Eq. 3: D maximises log P(class | real) + log P(class | fake)
         terms["d_acgan_loss"] = self.acgan_weight * (real_class_loss + fake_class_loss)
-      inputs = regularizers.PenaltyInputs(
+      inputs = regularizers.PenaltyInputs(  # on what D sees: augmented (as StyleGAN2-ADA's R1)
           d_fn=lambda x, labels: self._discriminate(d_params, state.d_collections, x, labels)[0],
-          real=real, real_y=real_y, fake=fake, fake_y=y,
+          real=real_seen, real_y=real_y, fake=fake_seen, fake_y=y,
           noise=self._local_uniform(real.shape[0], axis_name), axis_name=axis_name)
       terms.update({f"d_penalty_{p.name}": p(inputs, jax.random.fold_in(penalty_key, i), d_step)
                     for i, p in enumerate(self.d_penalties)})

@@ -4,6 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gan import regularizers
+from gan.steps import GANGame
 from tests.helpers import assert_trees_close, run_steps, sgd, tiny_digits_config
 from tests.test_steps import make
 
@@ -57,3 +59,21 @@ def test_ada_p_rises_when_d_is_confident_on_reals_and_falls_otherwise(logit_sign
   step = config.batch_size * 2 / 1000.0  # batch * interval / (kimg * 1000)
   np.testing.assert_allclose(float(twice["p"]), 0.5 + direction * step, rtol=1e-6)
   assert int(twice["count"]) == 0 and float(twice["sign_sum"]) == 0.0
+
+
+def test_gradient_penalties_see_the_augmented_batches(monkeypatch):
+  config = augmented("diffaugment")
+  config.regularizers.r1.weight = 1.0
+  game, state, batches = make(config)
+  batch = batches(0)
+  monkeypatch.setattr(GANGame, "_augment", lambda self, x, key, p, axis_name: 0.5 - x)  # deterministic
+  _, metrics = jax.jit(game.train_step)(state, batch)
+
+  @jax.jit
+  def r1(real):
+    d_fn = lambda x, labels: game._discriminate(state.d_params, state.d_collections, x, labels)[0]  # noqa: E731
+    return regularizers.r1(regularizers.PenaltyInputs(d_fn=d_fn, real=real, real_y=batch["label"][0],
+                                                      fake=None, fake_y=None, noise=None), None)
+  real = batch["x"][0]
+  np.testing.assert_allclose(metrics["d_penalty_r1"], r1(0.5 - real), rtol=1e-5)
+  assert abs(float(metrics["d_penalty_r1"]) - float(r1(real))) > 1e-3
