@@ -8,7 +8,10 @@ Usage:
 Columns: wall-clock (the CLI's, startup and compilation included), the final evaluation's
 `digits_classes_covered`, `digits_fd`, `digits_is`, precision/recall (gan/evaluation.py; the
 protocol is in each run's eval/protocol.json) and, for class-conditional experiments, the worst
-class's accuracy (`digits_cond_accuracy_min`). Bars (project issue): all 10 classes present, <= 15
+class's accuracy (`digits_cond_accuracy_min`) and, when run with
+`--config.eval.augmentation_score=True`, the Classification Accuracy Score and the accuracy of a
+classifier trained on 10 real digits per class plus generated ones / on those 10 alone
+(gan/metrics/augmentation_score.py). Bars (project issue): all 10 classes present, <= 15
 minutes on this CPU, and for conditional models >= 95% of each class's samples recognised.
 """
 from __future__ import annotations
@@ -28,7 +31,9 @@ MAX_SECONDS = 15 * 60
 COLUMNS = (("classes", "eval/digits_classes_covered", "{:.0f}"), ("digits FD", "eval/digits_fd", "{:.1f}"),
            ("digits IS", "eval/digits_is", "{:.2f}"), ("precision", "eval/digits_precision", "{:.3f}"),
            ("recall", "eval/digits_recall", "{:.3f}"),
-           ("worst class acc.", "eval/digits_cond_accuracy_min", "{:.3f}"))
+           ("worst class acc.", "eval/digits_cond_accuracy_min", "{:.3f}"),
+           ("CAS", "eval/digits_cas", "{:.3f}"),
+           ("subset+gen / subset acc.", "eval/digits_subset_plus_generated_accuracy", "{:.3f}"))
 
 
 def passes(row: dict) -> bool:
@@ -38,12 +43,20 @@ def passes(row: dict) -> bool:
   return ok
 
 
+def cell(row: dict, key: str, fmt: str) -> str:
+  if key not in row:
+    return "-"
+  if key == "eval/digits_subset_plus_generated_accuracy":  # with the real-only subset baseline
+    return f"{fmt.format(row[key])} / {fmt.format(row['eval/digits_subset_accuracy'])}"
+  return fmt.format(row[key])
+
+
 def table(rows: list[dict]) -> str:
   header = ["experiment", "seed", "steps", "wall-clock (s)", *(name for name, _, _ in COLUMNS), "pass"]
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for row in rows:
     cells = [row["experiment"], str(row["seed"]), str(row["step"]), f"{row['wall_clock_s'] or 0:.0f}",
-             *(fmt.format(row[key]) if key in row else "-" for _, key, fmt in COLUMNS),
+             *(cell(row, key, fmt) for _, key, fmt in COLUMNS),
              "yes" if passes(row) else "NO"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
