@@ -39,8 +39,19 @@ def test_steps_per_call_must_divide_every_stopping_point(key):
     config_validation.validate(config)
 
 
-def test_train_call_and_sampling_compile_once_and_profile_steps_are_traced(tmp_path):
-  config = tiny_ring_config(num_train_steps=8, steps_per_call=2, profile_steps=(2, 4))
+@pytest.fixture(scope="module")
+def jit_run_state(tmp_path_factory):
+  config = tiny_ring_config(num_train_steps=8, steps_per_call=2)
+  config.log.every_steps = config.eval.every_steps = config.checkpoint.every_steps = 4
+  config.eval.num_samples = 200
+  return train.train_and_evaluate(config, str(tmp_path_factory.mktemp("jit")))[0]
+
+
+@pytest.mark.parametrize("parallelism", ["jit", "pmap"])
+def test_train_call_and_sampling_compile_once_and_profile_steps_are_traced(tmp_path, parallelism,
+                                                                           jit_run_state):
+  config = tiny_ring_config(num_train_steps=8, steps_per_call=2, profile_steps=(2, 4),
+                            parallelism=parallelism)
   config.log.every_steps = config.eval.every_steps = config.checkpoint.every_steps = 4
   config.eval.num_samples = 200
   compiles = []
@@ -51,10 +62,13 @@ def test_train_call_and_sampling_compile_once_and_profile_steps_are_traced(tmp_p
       compiles.append(kwargs.get("fun_name"))
   jax.monitoring.register_event_duration_secs_listener(listen)
   try:
-    train.train_and_evaluate(config, str(tmp_path))  # 4 calls, 2 evaluations, 2 checkpoints
+    state, _ = train.train_and_evaluate(config, str(tmp_path))  # 4 calls, 2 evaluations, 2 checkpoints
   finally:
     jax.monitoring.unregister_event_duration_listener(listen)
-  assert compiles.count("jit(train_call)") == 1 and compiles.count("jit(generate)") == 1, compiles
+  # JAX 0.10 compiles a pmap through an internal function named `_fun`.
+  assert compiles.count({"jit": "jit(train_call)", "pmap": "jit(_fun)"}[parallelism]) == 1, compiles
+  assert compiles.count("jit(generate)") == 1, compiles
+  assert_trees_close(jax.device_get(state), jax.device_get(jit_run_state), rtol=1e-5, atol=1e-6)
   traces = [f for _, _, files in os.walk(tmp_path / "profile") for f in files if f.endswith(".xplane.pb")]
   assert len(traces) == 1
 
