@@ -130,3 +130,16 @@ def test_step_time_statistics_and_peak_flops_lookup():
   assert benchmarking.peak_flops("NVIDIA H100 PCIe", "bfloat16") == 756e12  # the more specific entry wins
   assert benchmarking.peak_flops("TPU v5 lite", "bfloat16") == 197e12
   assert benchmarking.peak_flops("cpu", "float32") is None
+
+
+def test_resume_may_change_steps_per_call_when_it_divides_the_checkpoint_step(tmp_path):
+  def config(steps, k):
+    c = tiny_ring_config(num_train_steps=steps, steps_per_call=k)
+    c.log.every_steps = c.eval.every_steps = c.checkpoint.every_steps = k
+    c.eval.num_samples = 100
+    return c
+  train.train_and_evaluate(config(4, 2), str(tmp_path))
+  with pytest.raises(UserError, match=r"is at step 4, which steps_per_call=3 does not divide"):
+    train.train_and_evaluate(config(6, 3), str(tmp_path))
+  state, _ = train.train_and_evaluate(config(8, 4), str(tmp_path))
+  assert int(state.step) == 8
