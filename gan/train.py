@@ -146,9 +146,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   ckpt_dir = os.path.join(workdir, "checkpoints")
   if os.path.isdir(ckpt_dir):  # check before writing anything to the workdir
     reader = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=config.checkpoint.max_to_keep)
-    if reader.latest_step() is not None:
-      check_resumable(reader.read_config()[0], config_dict, reader.directory)
-    reader.close()
+    latest = reader.latest_step()
+    try:
+      if latest is not None:
+        check_resumable(reader.read_config()[0], config_dict, reader.directory)
+        if latest % k:
+          raise UserError(f"the latest checkpoint in {reader.directory} is at step {latest}, which "
+                          f"steps_per_call={k} does not divide; resume with a steps_per_call that divides it")
+    finally:
+      reader.close()
 
   initial = run.initial_state(config.seed)
   ckpt = checkpointing.Checkpointer(workdir, every_steps=config.checkpoint.every_steps,
@@ -166,9 +172,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
   evaluator = evaluation.Evaluator(config, game, dataset, workdir)
   best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
-  if start % k:
-    raise UserError(f"the latest checkpoint in {ckpt.directory} is at step {start}, which "
-                    f"steps_per_call={k} does not divide; resume with a steps_per_call that divides it")
   prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
   profiler = Profiler(os.path.join(workdir, "profile"), *config.profile_steps, enabled=is_main)
   eval_metrics, previous_metrics, step, compiled = {}, None, start, False
