@@ -49,12 +49,14 @@ def test_power_iteration_state_is_updated_only_in_the_players_own_update():
   game, state, batches = make(spectral_config())
   batch = batches(0)
   key = jax.random.PRNGKey(1)
-  after_g, _ = game._g_update(state, batch["x"][0], batch["label"][0], key, None)
+  after_g, _ = jax.jit(lambda s, x, y, k: game._g_update(s, x, y, k, None))(
+      state, batch["x"][0], batch["label"][0], key)
   assert_same = lambda a, b: jax.tree.map(np.testing.assert_array_equal, a, b)  # noqa: E731
   assert_same(after_g.d_collections, state.d_collections)  # G's update leaves D's u alone ...
   assert not np.array_equal(jax.tree.leaves(after_g.g_collections["spectral"])[1],
                             jax.tree.leaves(state.g_collections["spectral"])[1])  # ... and moves G's
-  after_d, _ = game._d_update(state, batch["x"][0], batch["label"][0], key, 0, None)
+  after_d, _ = jax.jit(lambda s, x, y, k: game._d_update(s, x, y, k, 0, None))(
+      state, batch["x"][0], batch["label"][0], key)
   # D's power iteration moved (the conv's u; the head's (F, 1) kernel converges in one iteration).
   conv_u = lambda s: s.d_collections["spectral"]["SpectralNorm_0"]["Conv_0/kernel/u"]  # noqa: E731
   assert not np.array_equal(conv_u(after_d), conv_u(state))

@@ -112,11 +112,12 @@ def test_g_update_sees_real_logits_only_for_relativistic_losses(loss):
   game, state, batches = make(tiny_ring_config(loss=loss))
   real, real_y = batches(0)["x"][-1], batches(0)["label"][-1]
   key = jax.random.PRNGKey(3)
-  _, metrics = game._g_update(state, real, real_y, key, None)
+  g_update = jax.jit(lambda s, x, y, k: game._g_update(s, x, y, k, None))
+  _, metrics = g_update(state, real, real_y, key)
   z, y = game._local_latents(key, real.shape[0], None)
   fake = game.generate(state.g_params, state.g_collections, z, y, train=True)
   real_logits = game._discriminate(state.d_params, state.d_collections, real, real_y)[0]
   fake_logits = game._discriminate(state.d_params, state.d_collections, fake, y)[0]
   np.testing.assert_allclose(metrics["g_loss"], game.g_loss_fn(real_logits, fake_logits), rtol=1e-6)
-  _, poisoned = game._g_update(state, np.full_like(real, np.nan), real_y, key, None)
+  _, poisoned = g_update(state, np.full_like(real, np.nan), real_y, key)
   assert np.isnan(poisoned["g_loss"]) == (loss == "ra_hinge")
