@@ -5,7 +5,10 @@ Reproduces Algorithm 1 with the CIFAR-10 ResNet of their Appendix F: critic loss
 the learning rate decayed linearly to 0, batch 64; ResNet G with BN and 128 channels, critic with 128
 channels and no normalization (no batch norm: the penalty is per example).
 `--config=experiments/wgan_gp.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
+Measured result (digits, the shared 2-core CPU, 2,000 steps, seed 0, 296 s:
+  10/10 classes, digits FD 32.7, IS 7.63, precision 0.341, recall 0.870; by
+  python scripts/benchmarks/zoo_digits.py --experiments=wgan_gp --seeds=0
+and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
 
