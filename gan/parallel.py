@@ -47,14 +47,15 @@ class _Parallel:
   def compile(self, state, batch) -> dict:
     """Compiles the call for these (placed) arguments; `step` then runs that executable.
 
-    Returns {"compile_s": seconds to lower and compile, "flops": XLA's FLOP estimate of one call, or
-    None where the backend gives none}.
+    Returns {"compile_s": seconds to lower and compile, "flops": XLA's FLOP estimate of one call over
+    all devices, or None where the backend gives none}.
     """
     start = time.perf_counter()
     compiled = self._step.lower(state, batch).compile()
     seconds = time.perf_counter() - start
     self._step = compiled
-    return {"compile_s": seconds, "flops": _flops(compiled)}
+    flops = _flops(compiled)
+    return {"compile_s": seconds, "flops": None if flops is None else flops * self.programs_per_call}
 
   def step(self, state, batch):
     return self._step(state, batch)
@@ -74,6 +75,7 @@ def _flops(compiled) -> float | None:
 
 class JitParallel(_Parallel):
   axis_name = None
+  programs_per_call = 1  # XLA's cost analysis of the partitioned program counts the whole call
 
   def __init__(self, train_step, devices=None, steps_per_call: int = 1):
     devices = np.array(jax.devices() if devices is None else devices)
@@ -104,6 +106,10 @@ class JitParallel(_Parallel):
 
 class PmapParallel(_Parallel):
   axis_name = PMAP_AXIS
+
+  @property
+  def programs_per_call(self):  # the cost analysis counts one device's program
+    return self.num_devices
 
   def __init__(self, train_step, devices=None, steps_per_call: int = 1):
     self.devices = jax.local_devices() if devices is None else list(devices)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan import benchmarking, config_validation, train
+from gan import benchmarking, config_validation, parallel, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
 from tests.test_cli import ROOT, env
@@ -143,3 +143,16 @@ def test_resume_may_change_steps_per_call_when_it_divides_the_checkpoint_step(tm
     train.train_and_evaluate(config(6, 3), str(tmp_path))
   state, _ = train.train_and_evaluate(config(8, 4), str(tmp_path))
   assert int(state.step) == 8
+
+
+def test_flops_of_a_call_do_not_depend_on_the_device_count_or_wrapper():
+  config = tiny_digits_config(batch_size=64)
+  run = train.setup(config)
+  flops = {}
+  for mode, n in (("jit", 1), ("jit", 4), ("pmap", 4)):
+    par = parallel.make(mode, run.game.train_step, jax.devices()[:n])
+    state = par.put_state(run.initial_state(0))
+    flops[mode, n] = par.compile(state, par.put_batch(run.batches(0)))["flops"]
+  assert flops["jit", 1] > 1e6
+  for key in (("jit", 4), ("pmap", 4)):  # the same global batch: the same work, counted over devices
+    assert flops[key] == pytest.approx(flops["jit", 1], rel=0.1), flops
