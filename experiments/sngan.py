@@ -4,7 +4,10 @@ Reproduces the CIFAR-10 ResNet setting of their Table 2 / Appendix B: ResNet G (
 norm on every layer, no BN), hinge loss, n_critic = 5, Adam(2e-4, b1 0, b2 0.9), batch 64, 50k G
 updates with the learning rate decayed linearly (their ResNet runs).
 `--config=experiments/sngan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
+Measured result (digits, the shared 2-core CPU, 2,000 steps, seed 0, 242 s:
+  10/10 classes, digits FD 77.5, IS 7.30, precision 0.310, recall 0.687; by
+  python scripts/benchmarks/zoo_digits.py --experiments=sngan --seeds=0
+and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
 
