@@ -4,7 +4,10 @@ Reproduces their recipe at CIFAR-10 size: ResNet G and D with a self-attention b
 32x32 images; their ImageNet model puts it at 32x32 of 128), spectral norm in BOTH players, hinge
 loss, one D step per G step with TTUR learning rates (G 1e-4, D 4e-4, Adam b1 0, b2 0.9), batch 64.
 `--config=experiments/sagan.py:digits` (default; CPU-sized, attention at 8x8) or `:cifar10` (TFDS).
-Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
+Measured result (digits, the shared 2-core CPU, 4,000 steps, seed 0, 222 s:
+  10/10 classes, digits FD 12.8, IS 8.50, precision 0.439, recall 0.918; by
+  python scripts/benchmarks/zoo_digits.py --experiments=sagan --seeds=0
+and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
 
