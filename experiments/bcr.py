@@ -18,4 +18,6 @@ from experiments import biggan
 def get_config(dataset="digits"):
   config = biggan.get_config(dataset)
   config.regularizers.consistency.update(real_weight=10.0, fake_weight=10.0)
+  if dataset != "cifar10":  # a mirrored digit is another glyph (or none): D must not be flip-invariant
+    config.regularizers.consistency.transforms = "int_translation"
   return config

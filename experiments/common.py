@@ -48,8 +48,9 @@ def base_config() -> ml_collections.ConfigDict:
       dragan=dict(weight=0.0, every=1, perturbation=0.5),  # lambda of Kodali et al. 2017 (10)
       weight_clip=dict(value=0.0),  # WGAN's c (0.01); clips every D parameter after its update
       orthogonal=dict(weight=0.0),  # BigGAN's orthogonal regularization strength for G (1e-4)
-      # CR (Zhang et al. 2020): real_weight 10; bCR (Zhao et al. 2021): real_weight and fake_weight 10
-      consistency=dict(real_weight=0.0, fake_weight=0.0)))
+      # CR (Zhang et al. 2020): real_weight 10; bCR (Zhao et al. 2021): real_weight and fake_weight 10;
+      # T = the ADA ops of `transforms` (gan/augment.py), each applied to every example
+      consistency=dict(real_weight=0.0, fake_weight=0.0, transforms="xflip,int_translation")))
 
   # What D sees (gan/augment.py): kind none | diffaugment (Zhao et al. 2020; ops of
   # `diffaugment_policy`) | ada (Karras et al. 2020; ops of `ada_ops`, adaptive p).

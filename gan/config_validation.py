@@ -36,6 +36,12 @@ def _get(config, key: str):
   return node
 
 
+def _op_list(config, key: str, known):
+  value = _get(config, key)
+  if any(op not in known for op in factory.split_ops(value)):
+    _fail(key, value, "a comma-separated list of " + ", ".join(known))
+
+
 def _int_at_least(config, key: str, minimum: int):
   value = _get(config, key)
   if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -114,17 +120,17 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   _number_in(config, "regularizers.dragan.perturbation", 0.0, float("inf"))
   _number_in(config, "regularizers.weight_clip.value", 0.0, float("inf"))
   _number_in(config, "regularizers.orthogonal.weight", 0.0, float("inf"))
-  for key in ("regularizers.consistency.real_weight", "regularizers.consistency.fake_weight"):
-    if "consistency" in config.regularizers:
+  if "consistency" in config.regularizers:
+    for key in ("regularizers.consistency.real_weight", "regularizers.consistency.fake_weight"):
       _number_in(config, key, 0.0, float("inf"))
+    if "transforms" in config.regularizers.consistency:
+      _op_list(config, "regularizers.consistency.transforms", augment.ADA_OPS)
   if "augment" in config:
     _choice(config, "augment.kind", AUGMENTATIONS)
     if config.augment.kind != "none" and is_points:
       _fail("augment.kind", config.augment.kind, "'none' for 2D data (augmentations act on images)")
     for key, known in (("diffaugment_policy", augment.DIFF_AUGMENT_OPS), ("ada_ops", augment.ADA_OPS)):
-      ops = [op.strip() for op in str(config.augment[key]).split(",") if op.strip()]
-      if any(op not in known for op in ops):
-        _fail(f"augment.{key}", config.augment[key], "a comma-separated list of " + ", ".join(known))
+      _op_list(config, f"augment.{key}", known)
     _number_in(config, "augment.ada_target", 0.0, 1.0)
     _int_at_least(config, "augment.ada_interval", 1)
     _number_in(config, "augment.ada_kimg", 1e-6, float("inf"))

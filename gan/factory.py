@@ -62,6 +62,11 @@ def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame
       **augmentation(config))
 
 
+def split_ops(ops: str) -> tuple[str, ...]:
+  """'a, b,c' -> ('a', 'b', 'c'): an augmentation op list as written in a config."""
+  return tuple(op.strip() for op in str(ops).split(",") if op.strip())
+
+
 def augmentation(config) -> dict:
   """GANGame's augmentation and consistency fields from `config.augment` and
   `config.regularizers.consistency` (absent in old configs: no augmentation)."""
@@ -70,9 +75,10 @@ def augmentation(config) -> dict:
   out = {}
   if aug is not None and aug.kind != "none":
     ops = aug.diffaugment_policy if aug.kind == "diffaugment" else aug.ada_ops
-    out.update(augment=aug.kind, augment_ops=tuple(op.strip() for op in ops.split(",") if op.strip()),
+    out.update(augment=aug.kind, augment_ops=split_ops(ops),
                ada_target=float(aug.ada_target), ada_interval=int(aug.ada_interval),
                ada_kimg=float(aug.ada_kimg))
   if consistency is not None:
-    out.update(cr_real_weight=float(consistency.real_weight), cr_fake_weight=float(consistency.fake_weight))
+    out.update(cr_real_weight=float(consistency.real_weight), cr_fake_weight=float(consistency.fake_weight),
+               cr_transforms=split_ops(consistency.get("transforms", "xflip,int_translation")))
   return out

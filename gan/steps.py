@@ -48,10 +48,12 @@ class GANGame:
   ada_target: float = 0.6
   ada_interval: int = 4
   ada_kimg: float = 500.0
-  # Consistency regularization: CR (real) and bCR (real and fake) weights, with T = random x-flip and
-  # integer translation by up to 1/8 of the image (Zhang et al. 2020, Sec. 3).
+  # Consistency regularization: CR (real) and bCR (real and fake) weights, and T: the ADA ops of
+  # `cr_transforms` each applied with probability 1 (default: random x-flip and integer translation by
+  # up to 1/8 of the image, Zhang et al. 2020, Sec. 3).
   cr_real_weight: float = 0.0
   cr_fake_weight: float = 0.0
+  cr_transforms: tuple[str, ...] = ("xflip", "int_translation")
   compute_dtype: Any = jnp.float32  # jnp.bfloat16: mixed precision (see _compute)
 
   # ---------------------------------------------------------------- latents
@@ -126,8 +128,7 @@ class GANGame:
     return augment.ada_augment(x, keys, p, self.augment_ops)
 
   def _consistency_transform(self, x, key, axis_name):
-    return augment.ada_augment(x, self._example_keys(key, x.shape[0], axis_name), 1.0,
-                               ("xflip", "int_translation"))
+    return augment.ada_augment(x, self._example_keys(key, x.shape[0], axis_name), 1.0, self.cr_transforms)
 
   def _ada_adjust(self, augment_state, real_logits, axis_name):
     """Accumulates r_t = E[sign D(real)] and, every `ada_interval` D updates, moves p (Karras et al. 2020)."""

@@ -77,3 +77,30 @@ def test_gradient_penalties_see_the_augmented_batches(monkeypatch):
   real = batch["x"][0]
   np.testing.assert_allclose(metrics["d_penalty_r1"], r1(0.5 - real), rtol=1e-5)
   assert abs(float(metrics["d_penalty_r1"]) - float(r1(real))) > 1e-3
+
+
+@pytest.mark.parametrize("transforms,flips", [("xflip", True), ("int_translation", False)])
+def test_consistency_transform_is_the_configured_one(transforms, flips):
+  """T of CR/bCR applies `regularizers.consistency.transforms`: an x-flip mirrors about half of the
+  examples and leaves the rest untouched; a translation alone never mirrors."""
+  config = augmented("none")
+  config.regularizers.consistency.update(real_weight=1.0, transforms=transforms)
+  config.batch_size = 64
+  game, _, _ = make(config)
+  x = jax.random.normal(jax.random.PRNGKey(0), (64, 8, 8, 1))
+  out = np.asarray(jax.jit(lambda x: game._consistency_transform(x, jax.random.PRNGKey(1), None))(x))
+  same = np.all(out == np.asarray(x), axis=(1, 2, 3))
+  mirrored = np.all(np.abs(out - np.asarray(x)[:, :, ::-1]) < 1e-6, axis=(1, 2, 3))
+  if flips:
+    assert np.all(same | mirrored) and 16 < mirrored.sum() < 48
+  else:
+    assert not mirrored.any() and not same.all()
+
+
+def test_bad_consistency_transform_is_refused():
+  from gan import config_validation
+  from gan.errors import UserError
+  config = augmented("none")
+  config.regularizers.consistency.transforms = "xflip,warp"
+  with pytest.raises(UserError, match=r"config.regularizers.consistency.transforms='xflip,warp' .*int_translation"):
+    config_validation.validate(config)
