@@ -41,11 +41,14 @@ def base_config() -> ml_collections.ConfigDict:
 
   # Regularizers (gan/regularizers.py): each is off at weight/value 0, so one CLI value ablates it.
   # `every` = k > 1: lazy regularization, applied every k-th D update and scaled by k (StyleGAN2).
+  # `schedule` (constant | linear_decay | cosine) takes the weight to `final_weight_fraction` of itself
+  # over the run's D updates (gan/schedules.py).
+  constant = dict(schedule="constant", final_weight_fraction=1.0)
   config.regularizers = ml_collections.ConfigDict(dict(
-      r1=dict(weight=0.0, every=1),  # gamma of Mescheder et al. 2018 on real data
-      r2=dict(weight=0.0, every=1),  # the same on generated data
-      wgan_gp=dict(weight=0.0, every=1, one_sided=False),  # lambda of Gulrajani et al. 2017 (10)
-      dragan=dict(weight=0.0, every=1, perturbation=0.5),  # lambda of Kodali et al. 2017 (10)
+      r1=dict(weight=0.0, every=1, **constant),  # gamma of Mescheder et al. 2018 on real data
+      r2=dict(weight=0.0, every=1, **constant),  # the same on generated data
+      wgan_gp=dict(weight=0.0, every=1, one_sided=False, **constant),  # lambda of Gulrajani et al. 2017 (10)
+      dragan=dict(weight=0.0, every=1, perturbation=0.5, **constant),  # lambda of Kodali et al. 2017 (10)
       weight_clip=dict(value=0.0),  # WGAN's c (0.01); clips every D parameter after its update
       orthogonal=dict(weight=0.0),  # BigGAN's orthogonal regularization strength for G (1e-4)
       # CR (Zhang et al. 2020): real_weight 10; bCR (Zhao et al. 2021): real_weight and fake_weight 10;

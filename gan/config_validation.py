@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from gan import augment, evaluation, factory, losses, models, regularizers
+from gan import augment, evaluation, factory, losses, models, regularizers, schedules
 from gan.data import builtin
 from gan.errors import UserError
 from gan.metrics import suite
@@ -110,13 +110,16 @@ def validate(config, *, num_devices: int = 1, process_count: int = 1) -> None:
   for player in ("g", "d"):
     _choice(config, f"optim.{player}.name", factory.OPTIMIZERS)
     _number_in(config, f"optim.{player}.lr", 1e-12, 10.0)
-    _choice(config, f"optim.{player}.schedule", factory.SCHEDULES)
+    _choice(config, f"optim.{player}.schedule", schedules.KINDS)
     if config.optim[player].name in ("adam", "rmsprop"):  # rmsprop: b2 is its decay
       _number_in(config, f"optim.{player}.b1", 0.0, 1.0)
       _number_in(config, f"optim.{player}.b2", 0.0, 1.0)
   for name in regularizers.PENALTY_FUNCTIONS:
     _number_in(config, f"regularizers.{name}.weight", 0.0, float("inf"))
     _int_at_least(config, f"regularizers.{name}.every", 1)
+    if "schedule" in config.regularizers[name]:
+      _choice(config, f"regularizers.{name}.schedule", schedules.KINDS)
+      _number_in(config, f"regularizers.{name}.final_weight_fraction", 0.0, 1.0, closed_high=True)
   _number_in(config, "regularizers.dragan.perturbation", 0.0, float("inf"))
   _number_in(config, "regularizers.weight_clip.value", 0.0, float("inf"))
   _number_in(config, "regularizers.orthogonal.weight", 0.0, float("inf"))

@@ -4,11 +4,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import optax
 
-from gan import losses, models, regularizers
+from gan import losses, models, regularizers, schedules
 from gan.errors import UserError
 from gan.steps import GANGame
 
-SCHEDULES = ("constant", "linear_decay", "cosine")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 # config.model.compute_dtype: the dtype G and D compute in; parameters and losses stay float32.
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -16,13 +15,8 @@ COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 def learning_rate(opt_config, num_steps: int):
   """Constant, or decayed to `final_lr_fraction * lr` over the run (linearly or by a cosine)."""
-  lr, kind = opt_config.lr, opt_config.get("schedule", "constant")
-  final = lr * opt_config.get("final_lr_fraction", 0.0)
-  if kind == "constant":
-    return lr
-  if kind == "linear_decay":
-    return optax.linear_schedule(lr, final, num_steps)
-  return optax.cosine_decay_schedule(lr, num_steps, alpha=final / lr)
+  return schedules.decayed(opt_config.lr, opt_config.get("schedule", "constant"),
+                           opt_config.get("final_lr_fraction", 0.0), num_steps)
 
 
 def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:

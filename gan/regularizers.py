@@ -17,6 +17,9 @@ Generator orthogonal regularization (`orthogonal.weight` = beta, added to G's lo
 beta/2 * sum_W ||W W^T * (1 - I)||_F^2 over G's kernels with each output filter as a row of W
 (Brock et al. 2019, "BigGAN", Eq. 3; the 1/2 makes `weight` equal to the strength in their code, 1e-4).
 
+Each penalty's weight may follow a schedule over the run (`schedule`, `final_weight_fraction`;
+gan/schedules.py), e.g. R1's gamma cosine-decayed as in Huang et al. 2024 ("R3GAN", Sec. 4).
+
 The penalties act on what D sees: with DiffAugment or ADA on, the augmented real and fake batches
 (as StyleGAN2-ADA computes R1 on augmented reals, Karras et al. 2020, Sec. 2).
 Random numbers (eps, u) are drawn for the global batch and sliced per device by the caller's `noise`
@@ -30,6 +33,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from gan import schedules
 
 # (key, per-example shape) -> this device's rows of U[0, 1) noise drawn for the whole global batch.
 Noise = Callable[[jax.Array, tuple], jax.Array]
@@ -94,29 +99,44 @@ PENALTY_FUNCTIONS = {"r1": r1, "r2": r2, "wgan_gp": wgan_gp, "dragan": dragan}
 
 @dataclasses.dataclass(frozen=True)
 class GradientPenalty:
-  """`weight * every * fn(inputs)` on the D updates whose index is a multiple of `every`, else 0."""
+  """`w(d_step) * every * fn(inputs)` on the D updates whose index is a multiple of `every`, else 0;
+  w = `weight` constant, or decayed to `final_weight_fraction * weight` over `decay_steps` D updates
+  (gan/schedules.py)."""
   name: str
   weight: float
   every: int = 1
   options: tuple = ()  # (keyword, value) pairs passed to the penalty function
+  schedule: str = "constant"
+  final_weight_fraction: float = 1.0
+  decay_steps: int = 1
+
+  def weight_at(self, d_step):
+    weight = schedules.decayed(self.weight, self.schedule, self.final_weight_fraction, self.decay_steps)
+    return weight(d_step) if callable(weight) else weight
 
   def __call__(self, inputs: PenaltyInputs, key, d_step):
     def weighted():
-      return self.weight * self.every * PENALTY_FUNCTIONS[self.name](inputs, key, **dict(self.options))
+      return (self.weight_at(d_step) * self.every
+              * PENALTY_FUNCTIONS[self.name](inputs, key, **dict(self.options)))
     if self.every == 1:
       return weighted()
     return lax.cond(d_step % self.every == 0, weighted, lambda: jnp.zeros((), inputs.real.dtype))
 
 
 def gradient_penalties(config) -> tuple[GradientPenalty, ...]:
-  """The D penalties with a non-zero weight in `config.regularizers`."""
+  """The D penalties with a non-zero weight in `config.regularizers`; schedules run over all the run's
+  D updates (num_train_steps * n_critic)."""
   options = {"wgan_gp": ("one_sided",), "dragan": ("perturbation",)}
   penalties = []
   for name in PENALTY_FUNCTIONS:
     cfg = config.regularizers.get(name)
     if cfg is not None and cfg.weight:
-      penalties.append(GradientPenalty(name, float(cfg.weight), int(cfg.get("every", 1)),
-                                       tuple((k, cfg[k]) for k in options.get(name, ()) if k in cfg)))
+      penalties.append(GradientPenalty(
+          name, float(cfg.weight), int(cfg.get("every", 1)),
+          tuple((k, cfg[k]) for k in options.get(name, ()) if k in cfg),
+          schedule=cfg.get("schedule", "constant"),
+          final_weight_fraction=float(cfg.get("final_weight_fraction", 1.0)),
+          decay_steps=int(config.num_train_steps) * int(config.n_critic)))
   return tuple(penalties)
 
 

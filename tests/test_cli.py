@@ -128,6 +128,8 @@ def test_num_train_steps_may_change_on_resume_only_with_constant_learning_rates(
     (["--config.loss=foo"], "config.loss='foo' is not valid: expected one of minimax, non_saturating"),
     (["--config.n_critic=0"], "config.n_critic=0 is not valid: expected an integer >= 1"),
     (["--config.parallelism=tpu"], "config.parallelism='tpu' is not valid: expected one of jit, pmap"),
+    (["--config.regularizers.r1.schedule=step"],
+     "config.regularizers.r1.schedule='step' is not valid: expected one of constant, linear_decay, cosine"),
     (["--config.model.nokey=1"], "unknown config key '--config.model.nokey'"),
     (["--config.batch_size=x"], "flag --config.batch_size=x"),
     (["--config.data.name=tfds", "--config.data.tfds_name=mnist", "--config.data.data_dir={empty}",

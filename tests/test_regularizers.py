@@ -90,6 +90,29 @@ def test_lazy_penalty_applies_every_k_updates_scaled_by_k():
   np.testing.assert_allclose(values, [2.0 * 4 * 0.5 * 5.53, 0, 0, 0, 2.0 * 4 * 0.5 * 5.53, 0], rtol=1e-5)
 
 
+@pytest.mark.parametrize("schedule", ["linear_decay", "cosine"])
+def test_penalty_weight_follows_its_schedule(schedule):
+  """w(s) = w (f + (1 - f) d(s / T)), d = 1 - s/T (linear) or (1 + cos(pi s / T)) / 2, held after T."""
+  real, fake = random_batches()
+  penalty = regularizers.GradientPenalty("r1", weight=2.0, schedule=schedule, final_weight_fraction=0.1,
+                                         decay_steps=10)
+  inputs = inputs_for(linear_d, real, fake)
+  steps = np.array([0, 3, 5, 10, 25])
+  values = [float(jax.jit(lambda s: penalty(inputs, None, s))(step)) for step in steps]
+  t = steps.clip(max=10) / 10
+  decay = 1 - t if schedule == "linear_decay" else (1 + np.cos(np.pi * t)) / 2
+  np.testing.assert_allclose(values, 2.0 * (0.1 + 0.9 * decay) * 0.5 * 5.53, rtol=1e-5)
+
+
+def test_penalty_schedule_spans_the_runs_d_updates():
+  config = tiny_ring_config()
+  config.num_train_steps, config.n_critic = 7, 3
+  config.regularizers.r1.update(weight=0.5, schedule="cosine", final_weight_fraction=0.0)
+  (r1,) = regularizers.gradient_penalties(config)
+  assert (r1.decay_steps, r1.schedule, r1.final_weight_fraction) == (21, "cosine", 0.0)
+  assert float(r1.weight_at(21)) == 0.0 and float(r1.weight_at(0)) == 0.5
+
+
 def test_orthogonal_penalty_by_hand():
   kernel = jnp.array([[1.0, 2.0], [0.0, 1.0], [1.0, 0.0]])  # columns = filters: w1.w2 = 2
   params = {"Dense_0": {"kernel": kernel, "bias": jnp.ones(2)}, "embedding": jnp.ones((4, 2))}
