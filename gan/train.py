@@ -122,16 +122,18 @@ class Setup:
     return self.game.init(jax.random.PRNGKey(seed), self.batches(0)["x"][0, 0])
 
 
-def setup(config: ml_collections.ConfigDict) -> Setup:
-  """Validates `config` and builds the run's dataset, game and device wrapper."""
-  config_validation.validate(config, num_devices=jax.local_device_count(),
-                             process_count=jax.process_count())
+def setup(config: ml_collections.ConfigDict, devices=None, *, cross_replica_bn: bool = True) -> Setup:
+  """Validates `config` and builds the run's dataset, game and device wrapper over `devices` (default:
+  all local ones). `cross_replica_bn=False` (pmap only) leaves batch norm's statistics per device, which
+  breaks device-count invariance: only tests use it, to show the default matters."""
+  num_devices = len(devices) if devices is not None else jax.local_device_count()
+  config_validation.validate(config, num_devices=num_devices, process_count=jax.process_count())
   dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size,
                         process_index=jax.process_index(), process_count=jax.process_count())
-  axis_name = parallel.PMAP_AXIS if config.parallelism == "pmap" else None
+  axis_name = parallel.PMAP_AXIS if config.parallelism == "pmap" and cross_replica_bn else None
   game = factory.build_game(config, example_shape=dataset.example_shape,
                             num_classes=dataset.num_classes, axis_name=axis_name)
-  par = parallel.make(config.parallelism, game.train_step, steps_per_call=config.steps_per_call)
+  par = parallel.make(config.parallelism, game.train_step, devices, steps_per_call=config.steps_per_call)
   return Setup(dataset, game, par, real_batches(dataset, config.n_critic, config.steps_per_call))
 
 

@@ -1,11 +1,10 @@
 """Small configs and runners shared by the tests."""
 import jax
+import ml_collections
 import numpy as np
 
 from experiments import digits_dcgan, ring8
-from gan import factory, parallel
-from gan.data import get_dataset
-from gan.train import real_batches
+from gan import train
 
 
 def sgd(config, lr=0.05):
@@ -41,24 +40,20 @@ def tiny_ring_config(**overrides):
 
 
 def run_steps(config, num_steps, *, mode="jit", devices=None, cross_replica_bn=True):
-  """Trains `num_steps` in-process; returns (logical final state, list of per-call metric dicts).
+  """Trains `num_steps` in-process with `config.parallelism = mode`, built as gan.train builds a run;
+  returns (logical final state, list of per-call metric dicts).
 
-  `cross_replica_bn=False` (pmap only) builds the models without the axis name: per-device batch norm.
   Runs `config.steps_per_call` steps per call, so `num_steps` must be a multiple of it.
   """
-  dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
-  game = factory.build_game(config, example_shape=dataset.example_shape,
-                            num_classes=dataset.num_classes,
-                            axis_name=parallel.PMAP_AXIS if mode == "pmap" and cross_replica_bn else None)
-  k = config.get("steps_per_call", 1)
-  par = parallel.make(mode, game.train_step, devices, steps_per_call=k)
-  make_batch = real_batches(dataset, config.n_critic, k)
-  state = par.put_state(game.init(jax.random.PRNGKey(config.seed), make_batch(0)["x"][0, 0]))
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.parallelism = mode
+  run = train.setup(config, devices, cross_replica_bn=cross_replica_bn)
+  state = run.par.put_state(run.initial_state(config.seed))
   history = []
-  for call in range(num_steps // k):
-    state, metrics = par.step(state, par.put_batch(make_batch(call)))
+  for call in range(num_steps // config.steps_per_call):
+    state, metrics = run.par.step(state, run.par.put_batch(run.batches(call)))
     history.append(jax.device_get(metrics))  # blocks: keeps one step in flight (shared/DESIGN.md)
-  return jax.device_get(par.get_state(state)), history
+  return jax.device_get(run.par.get_state(state)), history
 
 
 def assert_trees_close(a, b, rtol=1e-4, atol=1e-5):
