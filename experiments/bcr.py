@@ -6,11 +6,14 @@ lambda_fake ||D(G(z)) - D(T(G(z)))||^2 on generated images, lambda_real = lambda
 horizontal flip and integer translation by up to 1/8 of the image. Plain CR (Zhang et al. 2020,
 Eq. 1) is `--config.regularizers.consistency.fake_weight=0`.
 `--config=experiments/bcr.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 203 s): FAILS the digits bar —
-  9/10 classes, digits FD 208.1, IS 7.06, worst requested class recognised 1.0% of the time (one
-  class lost); by
+On the digits T is translation only (`regularizers.consistency.transforms`): a mirrored digit is
+another glyph or none, and with the x-flip the run lost a class (9/10 classes, digits FD 208.1,
+one requested class recognised 1% of the time).
+Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 308 s): 10/10 classes, digits
+FD 58.2, IS 9.21; the worst requested class is recognised 62.6% of the time (mean climbing 0.32 /
+0.57 / 0.92 at 1k / 2k / 3k steps: bCR slows the conditional fit); by
   python scripts/benchmarks/zoo_digits.py --experiments=bcr --seeds=0
-Not yet investigated (the bCR weights of 10 on 8x8 digits are the first suspect). No CIFAR-10 result.
+No CIFAR-10 result.
 """
 from experiments import biggan
 

@@ -5,7 +5,10 @@ Reproduces their CIFAR-10 BigGAN + DiffAugment setting: every image D sees, real
 and G's losses, goes through color, translation (up to 1/8) and cutout (half the size) with
 independent randomness per example. `augment.diffaugment_policy` picks the ops.
 `--config=experiments/diffaug.py:digits` (default; CPU-sized, translation and cutout) or `:cifar10`.
-Measured result (digits, this CPU): not measured yet; scripts/benchmarks/zoo_digits.py produces it.
+Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 332 s): 10/10 classes, digits
+FD 51.8, IS 8.86, precision 0.580, recall 0.544; worst requested class recognised 44.4% of the time; by
+  python scripts/benchmarks/zoo_digits.py --experiments=diffaug --seeds=0
+No CIFAR-10 result.
 """
 from experiments import biggan
 
