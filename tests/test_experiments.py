@@ -72,7 +72,7 @@ def test_cli_end_to_end(tmp_path, experiment, shape):
     args += ["--config.model.generator.width=8", "--config.model.discriminator.width=8"]
   else:
     args += ["--config.model.generator.hidden=(16,16)", "--config.model.discriminator.hidden=(16,16)",
-             "--config.model.discriminator.pack=1"]
+             "--config.model.discriminator.pack=1", "--config.steps_per_call=2"]  # grid25 has 10
   result = run(args)
   assert result.returncode == 0, result.stderr[-3000:]
   assert os.path.exists(tmp_path / "samples" / "step_0000004.png")
