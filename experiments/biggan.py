@@ -6,7 +6,7 @@ Reproduces the architecture's ingredients at CIFAR-10 size: ResNet G with a shar
 norm and self-attention in both players, orthogonal regularization of G (1e-4), hinge loss, TTUR
 (G 1e-4, D 4e-4, Adam b1 0, b2 0.999), two D steps per G step, an EMA of G (0.9999) started at 20k
 steps, cross-replica BN. Their 128x128 settings; the batch (2048 in the paper) is 64 here per default
-and the deep variant (BigGAN-deep) is not implemented. `:digits` (default; CPU-sized) or `:cifar10`.
+and the deep variant is experiments/biggan_deep.py. `:digits` (default; CPU-sized) or `:cifar10`.
 Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 235 s:
   10/10 classes, digits FD 22.1, IS 9.64, precision 0.743, recall 0.653; the worst requested class
   is recognised 94.0% of the time (digits_cond_dcgan reaches >= 97%); by

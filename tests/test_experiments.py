@@ -22,7 +22,8 @@ def test_all_expected_experiments_exist():
   assert {"ring8", "grid25", "digits_dcgan", "mnist_dcgan", "cifar10_dcgan"} <= set(EXPERIMENTS)
 
 
-ZOO = ("wgan", "wgan_gp", "lsgan", "sngan", "sagan", "biggan", "dragan", "r1", "bcr", "diffaug", "ada")  # one file per paper, two datasets
+ZOO = ("wgan", "wgan_gp", "lsgan", "sngan", "sagan", "biggan", "biggan_deep", "dragan", "r1", "bcr", "diffaug",
+       "ada")  # one file per paper, two datasets
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -53,7 +54,7 @@ def test_zoo_experiment_runs_two_steps_through_the_cli(tmp_path, name):
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
   assert rows[-1]["step"] == 2 and "eval/digits_classes_covered" in rows[-1]
-  conditional = name in ("biggan", "bcr", "diffaug", "ada", "digits_cond_dcgan")
+  conditional = name in ("biggan", "biggan_deep", "bcr", "diffaug", "ada", "digits_cond_dcgan")
   assert ("eval/digits_cond_accuracy" in rows[-1]) == conditional
   if name == "digits_cond_dcgan":  # sample.py --label: the same noise, the requested class
     threes = sample(tmp_path, tmp_path / "3.npy", n=6, extra=["--label=3"])

@@ -7,14 +7,16 @@ normalise over the batch take `axis_name` so their statistics are cross-replica 
 """
 from __future__ import annotations
 
-from gan.models import conditioning, dcgan, mlp, resnet
+from gan.models import biggan_deep, conditioning, dcgan, mlp, resnet
 
-GENERATORS = {"mlp": mlp.MLPGenerator, "dcgan": dcgan.DCGANGenerator, "resnet": resnet.ResNetGenerator}
+GENERATORS = {"mlp": mlp.MLPGenerator, "dcgan": dcgan.DCGANGenerator, "resnet": resnet.ResNetGenerator,
+              "biggan_deep": biggan_deep.BigGANDeepGenerator}
 DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator,
-                  "resnet": resnet.ResNetDiscriminator}
+                  "resnet": resnet.ResNetDiscriminator, "biggan_deep": biggan_deep.BigGANDeepDiscriminator}
 # The `conditioning` values each family supports (gan/models/conditioning.py).
 GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": conditioning.GENERATOR_CONDITIONING,
-                          "resnet": (*conditioning.GENERATOR_CONDITIONING, "biggan")}
+                          "resnet": (*conditioning.GENERATOR_CONDITIONING, "biggan"),
+                          "biggan_deep": (*conditioning.GENERATOR_CONDITIONING, "biggan")}
 DISCRIMINATOR_CONDITIONING = {name: conditioning.DISCRIMINATOR_CONDITIONING for name in DISCRIMINATORS}
 
 
@@ -29,7 +31,7 @@ def build(model_config, example_shape, *, num_classes=None, axis_name=None):
   g_kwargs, d_kwargs = kwargs(model_config.generator), kwargs(model_config.discriminator)
   g_cls = GENERATORS[model_config.generator.name]
   d_cls = DISCRIMINATORS[model_config.discriminator.name]
-  if g_cls in (dcgan.DCGANGenerator, resnet.ResNetGenerator):
+  if g_cls in (dcgan.DCGANGenerator, resnet.ResNetGenerator, biggan_deep.BigGANDeepGenerator):
     g_kwargs.update(resolution=example_shape[0], channels=example_shape[-1])
   else:
     g_kwargs.update(out_dim=example_shape[-1])

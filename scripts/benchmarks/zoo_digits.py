@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from gan import sweep  # noqa: E402
 from gan.errors import UserError  # noqa: E402
 
-ZOO = ("digits_dcgan", "wgan", "wgan_gp", "lsgan", "sngan", "sagan", "biggan", "dragan", "r1", "bcr",
-       "diffaug", "ada", "digits_cond_dcgan")
+ZOO = ("digits_dcgan", "wgan", "wgan_gp", "lsgan", "sngan", "sagan", "biggan", "biggan_deep", "dragan", "r1",
+       "bcr", "diffaug", "ada", "digits_cond_dcgan")
 MAX_SECONDS = 15 * 60
 COLUMNS = (("classes", "eval/digits_classes_covered", "{:.0f}"), ("digits FD", "eval/digits_fd", "{:.1f}"),
            ("digits IS", "eval/digits_is", "{:.2f}"), ("precision", "eval/digits_precision", "{:.3f}"),
