@@ -71,6 +71,26 @@ def test_suite_on_the_reference_itself_gives_the_closed_forms(tmp_path, monkeypa
   assert protocol["num_knn"] == len(x) and protocol["precision_recall_k"] == 3
 
 
+@pytest.mark.parametrize("m", [300, 1500])
+def test_suite_kid_is_the_subset_protocol(m):
+  """KID = mean over 100 seeded subsets of 1,000 per set (Binkowski et al.'s protocol); with m <= 1,000
+  the single full estimate. Checked against gan.metrics' function and the formula's two regimes."""
+  rng = np.random.default_rng(0)
+  real = rng.normal(size=(m, 4)).astype(np.float32)
+  fake = rng.normal(0.3, 1.0, size=(m, 4))
+  reference = suite.Reference(np.zeros(4), np.eye(4), real, m, "hash")
+  metrics, protocol = suite.feature_metrics("x", reference, fake, np.full((m, 10), 0.1))
+  subsets = features.kernel_inception_distance(real.astype(np.float64), fake, subset_size=1000,
+                                               num_subsets=100, seed=0)
+  full = features.kernel_inception_distance(real.astype(np.float64), fake, subset_size=m)
+  assert metrics["x_kid"] == pytest.approx(subsets["mean"], rel=1e-12)
+  assert (subsets["std"] == 0.0) == (m <= 1000)  # one full estimate vs 100 different subsets
+  if m > 1000:
+    assert metrics["x_kid"] != full["mean"] and "100 random subsets of 1000" in protocol["kid"]
+  else:
+    assert metrics["x_kid"] == full["mean"] and f"all {m} x {m} pairs" in protocol["kid"]
+
+
 def test_reference_is_cached_on_disk_and_reused(tmp_path, monkeypatch):
   monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
   net = digits.get_classifier().net
