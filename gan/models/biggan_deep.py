@@ -24,7 +24,8 @@ import jax.numpy as jnp
 
 from gan.models.conditioning import concat_label, discriminator_head, require_labels
 from gan.models.normalization import normalize, weight_layer
-from gan.models.resnet import SelfAttention, _downsample, _upsample, architecture
+from gan.models.resnet import (ResNetDiscriminator, SelfAttention, _downsample, _upsample, architecture,
+                               square_conv)
 
 BOTTLENECK = 4  # the channel ratio of the blocks' inner convs
 
@@ -46,8 +47,7 @@ class BigGANDeepGenerator(nn.Module):
     g_in, g_out, _, _ = architecture(self.resolution)
 
     def conv(c, size):
-      return weight_layer(nn.Conv(c, (size, size), padding="SAME"), spectral_norm=self.spectral_norm,
-                          train=train)
+      return square_conv(c, size, spectral_norm=self.spectral_norm, train=train)
 
     condition = None
     if self.conditioning == "biggan":
@@ -87,22 +87,17 @@ class BigGANDeepGenerator(nn.Module):
     return jnp.tanh(h)
 
 
-class BigGANDeepDiscriminator(nn.Module):
+class BigGANDeepDiscriminator(ResNetDiscriminator):
+  """The fields of ResNetDiscriminator, with BigGAN-deep's defaults."""
   width: int = 128  # ch
   conditioning: str = "projection"  # none | projection | acgan
-  norm: str = "none"
-  spectral_norm: bool = True
-  attention_resolution: int = 0
-  num_classes: int | None = None
-  axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x, labels=None, *, train: bool = True):
     _, _, d_out, d_down = architecture(x.shape[1])
 
     def conv(c, size):
-      return weight_layer(nn.Conv(c, (size, size), padding="SAME"), spectral_norm=self.spectral_norm,
-                          train=train)
+      return square_conv(c, size, spectral_norm=self.spectral_norm, train=train)
 
     def act(t):
       return nn.relu(normalize(t, kind=self.norm, train=train, axis_name=self.axis_name))

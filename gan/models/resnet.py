@@ -73,6 +73,12 @@ class SelfAttention(nn.Module):
     return x + gamma * o
 
 
+def square_conv(features: int, size: int, *, spectral_norm: bool, train: bool):
+  """A size x size 'SAME' convolution, spectrally normalized when `spectral_norm`."""
+  return weight_layer(nn.Conv(features, (size, size), padding="SAME"), spectral_norm=spectral_norm,
+                      train=train)
+
+
 def _upsample(x):
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
@@ -153,8 +159,7 @@ class ResNetDiscriminator(nn.Module):
     _, _, d_out, d_down = architecture(x.shape[1])
 
     def conv(c, size):
-      return weight_layer(nn.Conv(c, (size, size), padding="SAME"), spectral_norm=self.spectral_norm,
-                          train=train)
+      return square_conv(c, size, spectral_norm=self.spectral_norm, train=train)
 
     def norm(t):
       return normalize(t, kind=self.norm, train=train, axis_name=self.axis_name)
