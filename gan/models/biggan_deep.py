@@ -24,23 +24,18 @@ import jax.numpy as jnp
 
 from gan.models.conditioning import concat_label, discriminator_head, require_labels
 from gan.models.normalization import normalize, weight_layer
-from gan.models.resnet import (ResNetDiscriminator, SelfAttention, _downsample, _upsample, architecture,
-                               square_conv)
+from gan.models.resnet import (ResNetDiscriminator, ResNetGenerator, SelfAttention, architecture,
+                               downsample, square_conv, upsample)
 
 BOTTLENECK = 4  # the channel ratio of the blocks' inner convs
 
 
-class BigGANDeepGenerator(nn.Module):
+class BigGANDeepGenerator(ResNetGenerator):
+  """The fields of ResNetGenerator, with BigGAN-deep's defaults."""
   resolution: int = 128
-  channels: int = 3
   width: int = 128  # ch
   conditioning: str = "biggan"  # none | concat | cbn | biggan
-  norm: str = "batch"
   spectral_norm: bool = True
-  attention_resolution: int = 0
-  shared_embedding_dim: int = 128
-  num_classes: int | None = None
-  axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z, labels=None, *, train: bool = True):
@@ -68,7 +63,7 @@ class BigGANDeepGenerator(nn.Module):
       r = conv(hidden, 1)(nn.relu(norm(h)))
       r = nn.relu(norm(r))
       if up:
-        r, skip = _upsample(r), _upsample(skip)
+        r, skip = upsample(r), upsample(skip)
       r = conv(hidden, 3)(r)
       r = conv(hidden, 3)(nn.relu(norm(r)))
       return skip + conv(c_out, 1)(nn.relu(norm(r)))
@@ -110,7 +105,7 @@ class BigGANDeepDiscriminator(ResNetDiscriminator):
       r = act(r)
       skip = h
       if down:
-        r, skip = _downsample(r), _downsample(skip)
+        r, skip = downsample(r), downsample(skip)
       if c_out > c_in:
         skip = jnp.concatenate([skip, conv(c_out - c_in, 1)(skip)], axis=-1)
       elif c_out < c_in:

@@ -79,11 +79,11 @@ def square_conv(features: int, size: int, *, spectral_norm: bool, train: bool):
                       train=train)
 
 
-def _upsample(x):
+def upsample(x):
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
-def _downsample(x):
+def downsample(x):
   return nn.avg_pool(x, (2, 2), strides=(2, 2))
 
 
@@ -119,8 +119,8 @@ class ResNetGenerator(nn.Module):
     h = layer(nn.Dense(4 * 4 * c))(z).reshape(z.shape[0], 4, 4, c)
     for multiplier, condition in zip(g_out, conditions):
       c = multiplier * self.width
-      skip = layer(nn.Conv(c, (1, 1)))(_upsample(h))
-      h = layer(nn.Conv(c, (3, 3), padding="SAME"))(_upsample(nn.relu(norm(h, condition))))
+      skip = layer(nn.Conv(c, (1, 1)))(upsample(h))
+      h = layer(nn.Conv(c, (3, 3), padding="SAME"))(upsample(nn.relu(norm(h, condition))))
       h = skip + layer(nn.Conv(c, (3, 3), padding="SAME"))(nn.relu(norm(h, condition)))
       if h.shape[1] == self.attention_resolution:
         h = SelfAttention(self.spectral_norm)(h, train=train)
@@ -167,15 +167,15 @@ class ResNetDiscriminator(nn.Module):
     for i, (multiplier, down) in enumerate(zip(d_out, d_down)):
       c = multiplier * self.width
       if i == 0:  # the optimized block: no activation before the first conv, pool before the shortcut
-        skip = conv(c, 1)(_downsample(h))
+        skip = conv(c, 1)(downsample(h))
         h = conv(c, 3)(nn.relu(norm(conv(c, 3)(h))))
       else:
         skip = h
         if down or h.shape[-1] != c:
           skip = conv(c, 1)(skip)
-          skip = _downsample(skip) if down else skip
+          skip = downsample(skip) if down else skip
         h = conv(c, 3)(nn.relu(norm(conv(c, 3)(nn.relu(norm(h))))))
-      h = (_downsample(h) if down else h) + skip
+      h = (downsample(h) if down else h) + skip
       if h.shape[1] == self.attention_resolution and not attended:  # after the first block there
         h, attended = SelfAttention(self.spectral_norm)(h, train=train), True
     features = jnp.sum(nn.relu(h), axis=(1, 2))  # global sum pooling
