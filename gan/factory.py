@@ -73,6 +73,7 @@ def augmentation(config) -> dict:
                ada_target=float(aug.ada_target), ada_interval=int(aug.ada_interval),
                ada_kimg=float(aug.ada_kimg))
   if consistency is not None:
-    out.update(cr_real_weight=float(consistency.real_weight), cr_fake_weight=float(consistency.fake_weight),
-               cr_transforms=split_ops(consistency.get("transforms", "xflip,int_translation")))
+    out.update(cr_real_weight=float(consistency.real_weight), cr_fake_weight=float(consistency.fake_weight))
+    if "transforms" in consistency:  # older configs: GANGame's default T
+      out["cr_transforms"] = split_ops(consistency.transforms)
   return out
