@@ -156,3 +156,25 @@ def test_flops_of_a_call_do_not_depend_on_the_device_count_or_wrapper():
   assert flops["jit", 1] > 1e6
   for key in (("jit", 4), ("pmap", 4)):  # the same global batch: the same work, counted over devices
     assert flops[key] == pytest.approx(flops["jit", 1], rel=0.1), flops
+
+
+def test_cpu_compiler_options_keep_the_numbers_and_reach_the_compiler(monkeypatch):
+  config = tiny_digits_config()
+  assert parallel.compiler_options(jax.devices()) == parallel.CPU_COMPILER_OPTIONS
+  tuned, _ = run_steps(config, 3)
+  monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS", {})
+  plain, _ = run_steps(config, 3)
+  assert_trees_close(tuned, plain, rtol=1e-5, atol=1e-6)
+  # the options are handed to XLA: one it cannot parse fails the compile of both wrappers
+  monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS",
+                      {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_NOT_A_TYPE"})
+  for mode in ("jit", "pmap"):
+    with pytest.raises(Exception, match="xla_cpu_experimental_ynn_fusion_type"):
+      run_steps(config, 1, mode=mode, devices=jax.devices()[:1])
+
+
+def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+  assert parallel.compiler_options(jax.devices()) == parallel.CPU_COMPILER_OPTIONS
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=dot")
+  assert parallel.compiler_options(jax.devices()) == {}
