@@ -160,10 +160,15 @@ def test_flops_of_a_call_do_not_depend_on_the_device_count_or_wrapper():
 
 def test_cpu_compiler_options_keep_the_numbers_and_reach_the_compiler(monkeypatch):
   config = tiny_digits_config()
+  for player in ("g", "d"):
+    # A bias feeding batch norm has a zero gradient; Adam with a tiny eps would turn its float noise
+    # (which summation order changes) into +-lr steps.
+    config.optim[player].eps = 1e-3
   assert parallel.compiler_options(jax.devices()) == parallel.CPU_COMPILER_OPTIONS
-  tuned, _ = run_steps(config, 3)
+  tuned, tuned_metrics = run_steps(config, 3)
   monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS", {})
-  plain, _ = run_steps(config, 3)
+  plain, plain_metrics = run_steps(config, 3)
+  assert_trees_close(tuned_metrics, plain_metrics, rtol=1e-5, atol=1e-6)
   assert_trees_close(tuned, plain, rtol=1e-5, atol=1e-6)
   # the options are handed to XLA: one it cannot parse fails the compile of both wrappers
   monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS",
@@ -177,4 +182,6 @@ def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
   monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
   assert parallel.compiler_options(jax.devices()) == parallel.CPU_COMPILER_OPTIONS
   monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=dot")
-  assert parallel.compiler_options(jax.devices()) == {}
+  expected = dict(parallel.CPU_COMPILER_OPTIONS)
+  del expected["xla_cpu_experimental_ynn_fusion_type"]
+  assert parallel.compiler_options(jax.devices()) == expected
