@@ -33,13 +33,11 @@ BATCH_AXIS = 2  # of a call's batch arrays: (steps_per_call, n_critic, batch, ..
 # XLA:CPU options for the train call, measured on bench_dcgan32 (2-core Sapphire Rapids, jaxlib 0.10.2;
 # README, Performance). jaxlib 0.10's XLA:CPU can hand dots, elementwise ops and reductions to YNNPACK;
 # giving it the reductions only (batch-norm statistics, bias and batch-norm gradients) and leaving dots
-# and convolutions to XLA's own kernels runs conv GANs fastest: 0.56-0.58 s/step against 0.79-0.88 s
-# with XLA's defaults, 0.81 s with no YNNPACK fusion, 0.65 s with dots and reductions, 0.70 s with
-# elementwise ops and reductions (sngan digits: 67 vs 117 ms). 512-bit vectors in XLA's own loops
-# (on CPUs that have them) took another 3-6 % (interleaved runs: 0.652/0.655/0.619 s against
-# 0.686/0.674/0.658 s). Both keep the numbers of the defaults up to float summation order.
-CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE",
-                        "xla_cpu_prefer_vector_width": 512}
+# and convolutions to XLA's own kernels runs conv GANs fastest: 657 ms/step against 851 ms with XLA's
+# defaults, the two executables timed in alternation in one process (separate runs: 0.81 s with no
+# YNNPACK fusion, 0.65 s with dots and reductions, 0.70 s with elementwise ops and reductions; sngan
+# digits 67 vs 117 ms). The numbers are the defaults' up to float summation order.
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
 
 
 def compiler_options(devices) -> dict:
