@@ -2,7 +2,7 @@
 
   python scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits [--config.key=value ...]
       [--steps=30] [--warmup=3] [--input=both|synthetic|real] [--peak_flops=F] [--output=FILE.json]
-      [--baseline=OTHER.json]
+      [--baseline=OTHER.json] [--recorded=LAST_RUN.json]
 
 Builds the run exactly as training does (gan/train.py `setup`, same device wrapper, donated state,
 `config.steps_per_call` steps per compiled call), compiles the call once ahead of time (`compile_s`,
@@ -10,7 +10,8 @@ and XLA's cost analysis gives the FLOPs of a step), then times `--steps` steps a
 call separately (blocking on its outputs):
   - synthetic: one batch already on the devices, reused (the model's speed alone);
   - real: batches made by the real input pipeline and put on the devices by the same background
-    prefetcher as training (`real_input_slowdown` = real median / synthetic median - 1).
+    prefetcher as training (`real_input_slowdown` = real median / synthetic median - 1);
+with both, in alternating rounds of ROUND_CALLS calls of each, so that machine drift hits both alike.
 Prints a summary and writes JSON with (at least) compile_s, step_time_s_median (synthetic),
 samples_per_s (global batch / median step time), the same for real input, min/max/p10/p90, FLOPs per
 step and achieved FLOP/s, MFU (achieved / the chip's peak for config.model.compute_dtype, from
@@ -44,7 +45,13 @@ flags.DEFINE_float("peak_flops", 0.0, "Peak FLOP/s of one device for MFU (0: gan
 flags.DEFINE_string("output", None, "JSON file to write (default: print only).")
 flags.DEFINE_string("baseline", None, "JSON of another benchmark run (e.g. scripts/benchmark_pytorch.py's) "
                     "to compare with: adds `baseline` and `speedup` (its median step time / ours).")
+flags.DEFINE_string("recorded", None, "JSON of this benchmark's last recorded run (e.g. the repo's own, which "
+                    "--output may then overwrite: it is read first): adds `vs_recorded` (its median step "
+                    "time / ours; < 1 is a regression, or a slower machine).")
 FLAGS = flags.FLAGS
+# With --input=both the two inputs are timed in alternating rounds of this many calls each, so that a
+# machine whose speed drifts (shared CPUs) slows both alike rather than whichever ran second.
+ROUND_CALLS = 5
 
 
 def time_calls(par, state, next_batch, num_calls: int):
@@ -73,21 +80,26 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
             for name, p in (("generator", state.g_params), ("discriminator", state.d_params))}
   first = run.par.put_batch(run.batches(0))
   cost = run.par.compile(state, first)
-  result, device = {}, jax.devices()[0]
+  device = jax.devices()[0]
+  sources, prefetcher = {}, None
   if which in ("both", "synthetic"):
-    state, _ = time_calls(run.par, state, lambda: first, calls(warmup))
-    state, times = time_calls(run.par, state, lambda: first, calls(steps))
-    result["synthetic"] = benchmarking.step_time_stats([t / k for t in times])
+    sources["synthetic"] = lambda: first
   if which in ("both", "real"):
     prefetcher = Prefetcher(lambda c: run.par.put_batch(run.batches(c)), start=1)
     index = iter(range(1, 1 << 62))
-    try:
-      next_batch = lambda: prefetcher.get(next(index))  # noqa: E731
-      state, _ = time_calls(run.par, state, next_batch, calls(warmup))
-      state, times = time_calls(run.par, state, next_batch, calls(steps))
-    finally:
+    sources["real"] = lambda: prefetcher.get(next(index))
+  times = {name: [] for name in sources}
+  try:
+    for source in sources.values():
+      state, _ = time_calls(run.par, state, source, calls(warmup))
+    for start in range(0, calls(steps), ROUND_CALLS):  # alternating rounds see the same machine
+      for name, source in sources.items():
+        state, seconds = time_calls(run.par, state, source, min(ROUND_CALLS, calls(steps) - start))
+        times[name] += seconds
+  finally:
+    if prefetcher is not None:
       prefetcher.close()
-    result["real"] = benchmarking.step_time_stats([t / k for t in times])
+  result = {name: benchmarking.step_time_stats([t / k for t in seconds]) for name, seconds in times.items()}
   main = result.get("synthetic") or result["real"]
   flops = None if cost["flops"] is None else cost["flops"] / k
   dtype = config.model.get("compute_dtype", "float32")
@@ -143,20 +155,23 @@ def summary(r: dict) -> str:
     b = r["baseline"]
     lines.append(f"vs {b['framework']} {b['framework_version']} ({b['step_time_s_median'] * 1e3:.1f} ms/step): "
                  f"{r['speedup']:.2f}x")
+  if "vs_recorded" in r:
+    lines.append(f"vs the recorded run ({r['recorded']['step_time_s_median'] * 1e3:.1f} ms/step): "
+                 f"{r['vs_recorded']:.2f}x (< 1: slower now)")
   memory = f"peak host memory {r['peak_host_memory_mb']:.0f} MB"
   if r["device_memory_peak_mb"]:
     memory += f", device memory {r['device_memory_peak_mb']:.0f} MB"
   return "\n".join([*lines, memory])
 
 
-def load_baseline(path: str) -> dict:
-  """The other run's framework, device and median step time, from its benchmark JSON."""
+def load_baseline(path: str, flag: str = "baseline") -> dict:
+  """The other run's framework, device and median step time, from its benchmark JSON (`--flag=path`)."""
   try:
     with open(path) as f:
       other = json.load(f)
     float(other["step_time_s_median"])
   except (OSError, ValueError, KeyError, TypeError) as e:
-    raise UserError(f"--baseline={path}: not a benchmark JSON with step_time_s_median ({e})") from None
+    raise UserError(f"--{flag}={path}: not a benchmark JSON with step_time_s_median ({e})") from None
   return {k: other.get(k) for k in ("framework", "framework_version", "device", "threads", "batch_size",
                                     "step_time_s_median", "flops_per_s")}
 
@@ -169,12 +184,15 @@ def main(argv):
     gan_main.fail(f"--steps={FLAGS.steps} must be >= 1 and --warmup={FLAGS.warmup} >= 0")
   try:
     baseline = load_baseline(FLAGS.baseline) if FLAGS.baseline else None
+    recorded = load_baseline(FLAGS.recorded, "recorded") if FLAGS.recorded else None
     result = benchmark(FLAGS.config, steps=FLAGS.steps, warmup=FLAGS.warmup, which=FLAGS.input,
                        peak=FLAGS.peak_flops)
   except UserError as e:
     gan_main.fail(str(e))
   if baseline:  # speedup: the baseline's median step time / ours (synthetic input on both sides)
     result.update(baseline=baseline, speedup=baseline["step_time_s_median"] / result["step_time_s_median"])
+  if recorded:
+    result.update(recorded=recorded, vs_recorded=recorded["step_time_s_median"] / result["step_time_s_median"])
   print(summary(result))
   if FLAGS.output:
     json_io.write_json(FLAGS.output, result)

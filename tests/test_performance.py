@@ -115,11 +115,30 @@ def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
   assert r["peak_host_memory_mb"] > 50 and r["mfu"] is None  # no known peak for a CPU
   assert "ms/step" in result.stdout
 
+  # against the recorded run, which the new one then overwrites: read before it is written
+  again = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"), "--config=experiments/ring8.py",
+       "--config.batch_size=32", "--config.model.generator.hidden=(32,32)",
+       "--config.model.discriminator.hidden=(32,32)", "--steps=2", "--warmup=0", "--input=synthetic",
+       f"--recorded={out}", f"--output={out}"],
+      cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert again.returncode == 0, again.stderr[-3000:]
+  new = json.loads(out.read_text())
+  assert new["recorded"]["step_time_s_median"] == r["step_time_s_median"]
+  assert new["vs_recorded"] == pytest.approx(r["step_time_s_median"] / new["step_time_s_median"])
+  assert "vs the recorded run" in again.stdout
+
   bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
                         "--config=experiments/ring8.py", "--config.steps_per_call=0"],
                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: config.steps_per_call=0 is not valid: expected an integer >= 1")
+  missing = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
+                            "--config=experiments/ring8.py", f"--recorded={tmp_path / 'none.json'}"],
+                           cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert missing.returncode == 2 and missing.stderr.strip().startswith(
+      f"error: --recorded={tmp_path / 'none.json'}: not a benchmark JSON with step_time_s_median")
+  assert len(missing.stderr.strip().splitlines()) == 1
 
 
 def test_step_time_statistics_and_peak_flops_lookup():
@@ -185,3 +204,10 @@ def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
   expected = dict(parallel.CPU_COMPILER_OPTIONS)
   del expected["xla_cpu_experimental_ynn_fusion_type"]
   assert parallel.compiler_options(jax.devices()) == expected
+
+
+def test_pytorch_comparison_rejects_bad_arguments_in_one_line():
+  bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmarks", "compare_pytorch.py"),
+                        "--rounds=0"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 2 and bad.stderr.strip() == (
+      "error: --rounds and --steps_per_round must be >= 1 and --warmup >= 0")
