@@ -211,3 +211,22 @@ def test_pytorch_comparison_rejects_bad_arguments_in_one_line():
                         "--rounds=0"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: --rounds and --steps_per_round must be >= 1 and --warmup >= 0")
+
+
+def test_batch_scaling_script_times_each_batch_size(tmp_path):
+  out = tmp_path / "scaling.json"
+  script = os.path.join(ROOT, "scripts", "benchmarks", "batch_scaling.py")
+  tiny = ["--config=experiments/ring8.py", "--config.model.generator.hidden=(32,32)",
+          "--config.model.discriminator.hidden=(32,32)"]
+  result = subprocess.run([sys.executable, script, *tiny, "--batch_sizes=16,32", "--steps=2", "--warmup=0",
+                           f"--output={out}"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = json.loads(out.read_text())
+  assert [r["batch_size"] for r in rows] == [16, 32]
+  for r in rows:
+    assert r["steps"] == 2 and r["samples_per_s"] == pytest.approx(r["batch_size"] / r["step_time_s_median"])
+    assert f"| {r['batch_size']} | {r['step_time_s_median'] * 1e3:.1f} (" in result.stdout
+  bad = subprocess.run([sys.executable, script, *tiny, "--batch_sizes=16,0"], cwd=ROOT, env=env(),
+                       capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 2 and bad.stderr.strip() == (
+      "error: --batch_sizes=16,0: expected a comma-separated list of integers >= 1")
