@@ -176,12 +176,17 @@ def load_baseline(path: str, flag: str = "baseline") -> dict:
                                     "step_time_s_median", "flops_per_s")}
 
 
+def check_step_flags():
+  """Exits with one error line unless --steps >= 1 and --warmup >= 0 (shared with batch_scaling.py)."""
+  if FLAGS.steps < 1 or FLAGS.warmup < 0:
+    gan_main.fail(f"--steps={FLAGS.steps} must be >= 1 and --warmup={FLAGS.warmup} >= 0")
+
+
 def main(argv):
   if len(argv) > 1:
     gan_main.fail(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)  # the summary is the output
-  if FLAGS.steps < 1 or FLAGS.warmup < 0:
-    gan_main.fail(f"--steps={FLAGS.steps} must be >= 1 and --warmup={FLAGS.warmup} >= 0")
+  check_step_flags()
   try:
     baseline = load_baseline(FLAGS.baseline) if FLAGS.baseline else None
     recorded = load_baseline(FLAGS.recorded, "recorded") if FLAGS.recorded else None

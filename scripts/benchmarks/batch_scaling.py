@@ -59,8 +59,7 @@ def main(argv):
   if len(argv) > 1:
     gan_main.fail(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
-  if FLAGS.steps < 1 or FLAGS.warmup < 0:
-    gan_main.fail(f"--steps={FLAGS.steps} must be >= 1 and --warmup={FLAGS.warmup} >= 0")
+  benchmark.check_step_flags()
   results = []
   try:
     for size in batch_sizes():

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its OpenMP threads
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,7 +47,8 @@ def parse_args(argv=None):
 
 
 def jax_step():
-  """bench_dcgan32:digits's train call and its state and batch, compiled; returns (step, config)."""
+  """bench_dcgan32:digits's train call on its state and a fixed batch, compiled; returns (step, config),
+  `step` taking one ignored argument like the PyTorch step's batch."""
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import bench_dcgan32  # pylint: disable=g-import-not-at-top
   from gan import train  # pylint: disable=g-import-not-at-top
@@ -58,14 +58,14 @@ def jax_step():
   batch = run.par.put_batch(run.batches(0))
   run.par.compile(holder["state"], batch)
 
-  def step():
+  def step(_):
     holder["state"], metrics = run.par.step(holder["state"], batch)
     jax.block_until_ready((holder["state"], metrics))
   return step, config
 
 
 def pytorch_step(batch_size: int, seed: int):
-  """The PyTorch twin's train step on a fixed batch, as a function of no arguments."""
+  """The PyTorch twin's train step and the fixed batch it runs on."""
   torch = benchmark_pytorch.torch
   torch.manual_seed(seed)
   memory_format = torch.channels_last
@@ -74,17 +74,7 @@ def pytorch_step(batch_size: int, seed: int):
   benchmark_pytorch.check_param_counts(g, d)
   real = (torch.rand(batch_size, benchmark_pytorch.CHANNELS, benchmark_pytorch.IMAGE_SIZE,
                      benchmark_pytorch.IMAGE_SIZE) * 2 - 1).contiguous(memory_format=memory_format)
-  step = benchmark_pytorch.make_train_step(g, d, batch_size, memory_format)
-  return lambda: step(real)
-
-
-def timed(step, n: int) -> list[float]:
-  times = []
-  for _ in range(n):
-    start = time.perf_counter()
-    step()
-    times.append(time.perf_counter() - start)
-  return times
+  return benchmark_pytorch.make_train_step(g, d, batch_size, memory_format), real
 
 
 def main(argv=None):
@@ -92,15 +82,14 @@ def main(argv=None):
   if benchmark_pytorch.torch is None:
     benchmark_pytorch.fail("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", 1)
   import jax  # pylint: disable=g-import-not-at-top
-  steps = {}
-  steps["jax"], config = jax_step()
-  steps["pytorch"] = pytorch_step(config.batch_size, config.seed)
-  for step in steps.values():
-    timed(step, args.warmup)
+  jax_call, config = jax_step()
+  steps = {"jax": (jax_call, None), "pytorch": pytorch_step(config.batch_size, config.seed)}
+  for step, batch in steps.values():
+    benchmark_pytorch.time_steps(step, batch, 0, args.warmup)
   times = {name: [] for name in steps}
   for _ in range(args.rounds):
-    for name, step in steps.items():
-      times[name].append(timed(step, args.steps_per_round))
+    for name, (step, batch) in steps.items():
+      times[name].append(benchmark_pytorch.time_steps(step, batch, args.steps_per_round, 0))
   medians = {name: [float(np.median(r)) for r in rounds] for name, rounds in times.items()}
   result = {
       "config": "bench_dcgan32:digits (JAX) / scripts/benchmark_pytorch.py --channels_last",
