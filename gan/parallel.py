@@ -71,10 +71,15 @@ class _Parallel:
     all devices, or None where the backend gives none}.
     """
     start = time.perf_counter()
-    self._compiled = self._step.lower(state, batch).compile(compiler_options=self.compiler_options)
+    self._compiled = self.lower(state, batch).compile(compiler_options=self.compiler_options)
     seconds = time.perf_counter() - start
     flops = _flops(self._compiled)
     return {"compile_s": seconds, "flops": None if flops is None else flops * self.programs_per_call}
+
+  def lower(self, state, batch):
+    """The call traced and lowered for arguments as `step` takes them (or their `jax.ShapeDtypeStruct`s),
+    not compiled: a cheap check that a config builds a valid step."""
+    return self._step.lower(state, batch)
 
   def step(self, state, batch):
     if self._compiled is None:

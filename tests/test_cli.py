@@ -23,16 +23,12 @@ TINY_RING = ["--config=experiments/ring8.py", "--config.batch_size=32",
              "--config.optim.g.schedule=constant", "--config.optim.d.schedule=constant"]
 
 
-def env(xla_flags: str | None = None):
-  e = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  e.pop("XLA_FLAGS", None)
-  if xla_flags:
-    e["XLA_FLAGS"] = xla_flags
-  return e
+def env():
+  return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")  # XLA_FLAGS: tests/conftest.py
 
 
-def run(args, xla_flags: str | None = None, **kwargs):
-  return subprocess.run([sys.executable, "-m", "gan.main", *args], cwd=ROOT, env=env(xla_flags),
+def run(args, **kwargs):
+  return subprocess.run([sys.executable, "-m", "gan.main", *args], cwd=ROOT, env=env(),
                         capture_output=True, text=True, timeout=300, **kwargs)
 
 

@@ -10,7 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gan import config_validation, sampling
-from gan.train import train_and_evaluate
+from gan.train import setup as setup_run, train_and_evaluate
 from tests.helpers import assert_trees_close, tiny_digits_config
 from tests.test_cli import ROOT, run, run_sample_script, sample
 
@@ -43,19 +43,34 @@ def test_zoo_dataset_argument_errors_in_one_line(tmp_path):
       "expected one of digits, cifar10"]
 
 
+ZOO_SMALL = {"batch_size": 16, "model.generator.width": 4, "model.discriminator.width": 4, "model.z_dim": 8,
+             "n_critic": 1}  # n_critic: tests/test_steps.py
+CONDITIONAL = ("biggan", "biggan_deep", "bcr", "diffaug", "ada", "digits_cond_dcgan")
+
+
 @pytest.mark.parametrize("name", [*ZOO, "digits_cond_dcgan"])
+def test_zoo_experiment_lowers_a_train_step_that_keeps_the_state_shapes(name):
+  # Traced and lowered, not compiled (seconds, not a minute, per paper); two also run through the CLI below.
+  config = importlib.import_module(f"experiments.{name}").get_config()
+  config.update_from_flattened_dict(ZOO_SMALL)
+  run = setup_run(config)
+  state = jax.eval_shape(run.initial_state, config.seed)
+  new_state, metrics = run.par.lower(state, run.par.put_batch(run.batches(0))).out_info
+  shapes = lambda tree: jax.tree.map(lambda x: (x.shape, x.dtype), tree)
+  assert shapes(new_state) == shapes(state)
+  assert {"d_loss", "g_loss"} <= set(metrics) and all(m.shape == () for m in metrics.values())
+  assert sampling.is_conditional(run.game) == (name in CONDITIONAL)
+
+
+@pytest.mark.parametrize("name", ["sngan", "digits_cond_dcgan"])  # a ResNet; a conditional DCGAN
 def test_zoo_experiment_runs_two_steps_through_the_cli(tmp_path, name):
-  # XLA's LLVM optimization off: a quarter less compile time for two steps whose values are not checked.
   result = run([f"--config=experiments/{name}.py", f"--workdir={tmp_path}", "--config.num_train_steps=2",
-                "--config.eval.every_steps=2", "--config.eval.num_samples=200", "--config.batch_size=16",
-                "--config.model.generator.width=4", "--config.model.discriminator.width=4",
-                "--config.model.z_dim=8", "--config.n_critic=1"],  # n_critic: tests/test_steps.py
-               xla_flags="--xla_backend_optimization_level=0")
+                "--config.eval.every_steps=2", "--config.eval.num_samples=200",
+                *[f"--config.{k}={v}" for k, v in ZOO_SMALL.items()]])
   assert result.returncode == 0, result.stderr[-3000:]
   rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
   assert rows[-1]["step"] == 2 and "eval/digits_classes_covered" in rows[-1]
-  conditional = name in ("biggan", "biggan_deep", "bcr", "diffaug", "ada", "digits_cond_dcgan")
-  assert ("eval/digits_cond_accuracy" in rows[-1]) == conditional
+  assert ("eval/digits_cond_accuracy" in rows[-1]) == (name in CONDITIONAL)
   if name == "digits_cond_dcgan":  # sample.py --label: the same noise, the requested class
     threes = sample(tmp_path, tmp_path / "3.npy", n=6, extra=["--label=3"])
     np.testing.assert_array_equal(threes, sample(tmp_path, tmp_path / "3b.npy", n=6, extra=["--label=3"]))

@@ -19,6 +19,7 @@ import pytest
 
 from gan.errors import UserError
 from gan.metrics import inception
+from tests.test_cli import env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "convert_inception_weights.py")
@@ -341,9 +342,7 @@ def test_torch_state_dict_mapping(random_file):
 
 
 def _run_script(*args):
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  env.pop("XLA_FLAGS", None)
-  return subprocess.run([sys.executable, SCRIPT, *args], cwd=ROOT, env=env, capture_output=True,
+  return subprocess.run([sys.executable, SCRIPT, *args], cwd=ROOT, env=env(), capture_output=True,
                         text=True, timeout=300)
 
 
