@@ -1,19 +1,11 @@
 """Scalars to TensorBoard (clu) and to WORKDIR/metrics.jsonl, plus a progress line; process 0 only."""
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import threading
 import time
 
 from absl import logging
-
-
-def import_writers_in_background() -> None:
-  """Starts importing clu's metric writers, which import TensorFlow (~5 s on a 2-core CPU), on a thread,
-  so that it overlaps data loading and compilation; MetricLogger's own import then waits for it."""
-  threading.Thread(target=importlib.import_module, args=("clu.metric_writers",), daemon=True).start()
 
 
 class MetricLogger:

@@ -15,9 +15,10 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from gan import checkpointing, config_validation, evaluation, factory, metric_logging, parallel, sampling
+from gan import checkpointing, config_validation, evaluation, factory, parallel, sampling
 from gan.data import Prefetcher, get_dataset
 from gan.errors import UserError
+from gan.metric_logging import MetricLogger
 from gan.steps import GANGame
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
@@ -138,7 +139,6 @@ def setup(config: ml_collections.ConfigDict, devices=None, *, cross_replica_bn: 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
-  metric_logging.import_writers_in_background()
   run = setup(config)
   dataset, game, par, k = run.dataset, run.game, run.par, config.steps_per_call
   config_dict = config.to_dict()
@@ -171,7 +171,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
     state = par.put_state(initial)
 
   is_main = jax.process_index() == 0
-  logger = metric_logging.MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
+  logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
   evaluator = evaluation.Evaluator(config, game, dataset, workdir)
   best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
   prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
