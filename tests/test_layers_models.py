@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gan.models import dcgan, mlp
-from gan.models.layers import ConvTranspose4x4Stride2
+from gan.models.layers import ConvSame, ConvTranspose4x4Stride2, conv_matmul_kernel_grad
 
 
 @pytest.mark.parametrize("shape,features", [((2, 5, 6, 3), 7), ((3, 4, 4, 16), 8)])
@@ -24,6 +24,36 @@ def test_subpixel_conv_transpose_equals_flax_conv_transpose(shape, features):
     return jax.grad(lambda v, x: jnp.sum(jnp.sin(module.apply(v, x))), argnums=(0, 1))(variables, x)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4),
                grads(new), grads(ref))
+
+
+@pytest.mark.parametrize("kernel_size", [(3, 3), (2, 2), (1, 1), (4, 3)])
+def test_conv_same_equals_flax_conv_with_its_matmul_kernel_gradient(kernel_size):
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 5, 4))
+  ref, new = nn.Conv(3, kernel_size, padding="SAME"), ConvSame(3, kernel_size)
+  variables = ref.init(jax.random.PRNGKey(1), x)
+  jax.tree.map(np.testing.assert_array_equal, variables, new.init(jax.random.PRNGKey(1), x))
+  variables = {"params": {**variables["params"], "bias": jnp.arange(3, dtype=jnp.float32)}}
+  np.testing.assert_allclose(new.apply(variables, x), ref.apply(variables, x), rtol=1e-5, atol=1e-5)
+
+  def grads(module):
+    return jax.grad(lambda v, x: jnp.sum(jnp.sin(module.apply(v, x))), argnums=(0, 1))(variables, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), grads(new), grads(ref))
+
+
+def test_matmul_kernel_gradient_with_uneven_explicit_padding():
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 7, 3))
+  kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 2, 3, 4))
+  padding = ((2, 0), (0, 1))
+  def loss(conv):
+    return lambda x, k: jnp.sum(jnp.sin(conv(x, k)))
+  def reference(x, k):
+    return jax.lax.conv_general_dilated(x, k, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  np.testing.assert_allclose(conv_matmul_kernel_grad(x, kernel, padding), reference(x, kernel), rtol=1e-5,
+                             atol=1e-5)
+  new = jax.grad(loss(lambda x, k: conv_matmul_kernel_grad(x, k, padding)), argnums=(0, 1))(x, kernel)
+  ref = jax.grad(loss(reference), argnums=(0, 1))(x, kernel)
+  for a, b in zip(new, ref):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("resolution,channels", [(8, 1), (16, 3), (32, 3), (64, 1)])

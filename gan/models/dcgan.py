@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from gan.models.conditioning import concat_label, discriminator_head
 from gan.models.normalization import normalize, weight_layer
-from gan.models.layers import ConvTranspose4x4Stride2
+from gan.models.layers import ConvSame, ConvTranspose4x4Stride2
 
 
 def num_resamplings(resolution: int) -> int:
@@ -57,7 +57,8 @@ class DCGANGenerator(nn.Module):
       # == nn.ConvTranspose, faster on CPU (gan/models/layers.py)
       h = layer(ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}"))(h)
       h = nn.relu(norm(h))
-    return jnp.tanh(layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(h))
+    # == nn.Conv, faster on CPU (gan/models/layers.py); the name keeps nn.Conv's parameter path
+    return jnp.tanh(layer(ConvSame(self.channels, (3, 3), name="Conv_0"))(h))
 
 
 class DCGANDiscriminator(nn.Module):

@@ -1,7 +1,10 @@
 """Layers shared by the model families."""
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -9,6 +12,45 @@ from jax import lax
 # (m-1, m) with taps (0, 2) when p = 0 and rows (m, m+1) with taps (1, 3) when p = 1.
 _PHASE_TAPS = {0: (0, 2), 1: (1, 3)}
 _PHASE_PADDING = {0: (1, 0), 1: (0, 1)}
+
+
+def _conv(x, kernel, padding):
+  return lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_matmul_kernel_grad(x, kernel, padding):
+  """Stride-1 NHWC/HWIO convolution with explicit `padding` ((top, bottom), (left, right)), whose kernel
+  gradient is one matrix product instead of XLA's transposed-layout convolution.
+
+  The kernel gradient dK[a, b, i, o] = sum_{n,h,w} x[n, h, w, i] dy[n, h + pt - a, w + pl - b, o] (dy zero
+  outside its range) is x as a (NHW, in) matrix, transposed, times the (NHW, kh*kw*out) matrix of dy's
+  shifted copies. On XLA:CPU this avoids transposing x into a batch-minor layout, which for the DCGAN
+  generator's 64->3 output conv took longer than the convolution itself. Forward and input gradient
+  are XLA's own; same numbers up to float summation order.
+  """
+  return _conv(x, kernel, padding)
+
+
+def _conv_fwd(x, kernel, padding):
+  return _conv(x, kernel, padding), (x, kernel)
+
+
+def _conv_bwd(padding, residuals, dy):
+  x, kernel = residuals
+  kh, kw, cin, cout = kernel.shape
+  _, h, w, _ = x.shape
+  (pt, _), (pl, _) = padding
+  dx, = jax.linear_transpose(lambda v: _conv(v, kernel, padding), x)(dy)
+  dy_padded = jnp.pad(dy, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1), (0, 0)))
+  shifted = [dy_padded[:, pt - a + kh - 1:pt - a + kh - 1 + h, pl - b + kw - 1:pl - b + kw - 1 + w]
+             for a in range(kh) for b in range(kw)]  # shifted[a * kw + b][n, h, w] = dy[n, h + pt - a, w + pl - b]
+  columns = jnp.concatenate(shifted, axis=-1).reshape(-1, kh * kw * cout)
+  dk = lax.dot_general(x.reshape(-1, cin), columns, (((0,), (0,)), ((), ())))  # (in, kh * kw * out)
+  return dx, dk.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
+
+
+conv_matmul_kernel_grad.defvjp(_conv_fwd, _conv_bwd)
 
 
 class ConvTranspose4x4Stride2(nn.Module):
@@ -35,10 +77,27 @@ class ConvTranspose4x4Stride2(nn.Module):
       cols = []
       for q in (0, 1):
         k = kernel[jnp.array(_PHASE_TAPS[p])][:, jnp.array(_PHASE_TAPS[q])]
-        cols.append(lax.conv_general_dilated(x, k.astype(x.dtype), (1, 1),
-                                             [_PHASE_PADDING[p], _PHASE_PADDING[q]],
-                                             dimension_numbers=("NHWC", "HWIO", "NHWC")))
+        cols.append(_conv(x, k.astype(x.dtype), (_PHASE_PADDING[p], _PHASE_PADDING[q])))
       rows.append(jnp.stack(cols, axis=3))  # (N, H, W, q, C)
     n, h, w, c = cols[0].shape
     y = jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, c)  # (N, H, p, W, q, C) -> (N, 2H, 2W, C)
     return y + bias
+
+
+
+class ConvSame(nn.Module):
+  """Exactly `nn.Conv(features, kernel_size, padding="SAME")` (stride 1; same `kernel`, `bias`,
+  initialisation and outputs, so checkpoints are interchangeable), with the kernel gradient of
+  `conv_matmul_kernel_grad`: for the DCGAN generator's 64->3 output conv on XLA:CPU, its backward pass
+  alone is 2x faster and the bench_dcgan32 train step about 1.02x (README, Performance)."""
+  features: int
+  kernel_size: tuple[int, int] = (3, 3)
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param("kernel", self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
+    bias = self.param("bias", self.bias_init, (self.features,))
+    padding = tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size)  # XLA's "SAME"
+    return conv_matmul_kernel_grad(x, kernel.astype(x.dtype), padding) + bias
