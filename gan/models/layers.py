@@ -84,7 +84,6 @@ class ConvTranspose4x4Stride2(nn.Module):
     return y + bias
 
 
-
 class ConvSame(nn.Module):
   """Exactly `nn.Conv(features, kernel_size, padding="SAME")` (stride 1; same `kernel`, `bias`,
   initialisation and outputs, so checkpoints are interchangeable), with the kernel gradient of
