@@ -27,9 +27,14 @@ def env():
   return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")  # XLA_FLAGS: tests/conftest.py
 
 
-def run(args, **kwargs):
-  return subprocess.run([sys.executable, "-m", "gan.main", *args], cwd=ROOT, env=env(),
-                        capture_output=True, text=True, timeout=300, **kwargs)
+def run_script(script, *args, timeout=300):
+  """`python SCRIPT ARGS...` (SCRIPT relative to the repo root, or `-m MODULE`) in the tests' environment."""
+  return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=env(), capture_output=True, text=True,
+                        timeout=timeout)
+
+
+def run(args):
+  return run_script("-m", "gan.main", *args)
 
 
 def train(workdir, steps, extra=()):
@@ -154,9 +159,8 @@ def test_missing_config_file(tmp_path):
 
 
 def run_sample_script(workdir, out, seed=0, n=50, extra=()):
-  return subprocess.run([sys.executable, "scripts/sample.py", f"--workdir={workdir}",
-                         f"--num_samples={n}", f"--output={out}", f"--seed={seed}", *extra],
-                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  return run_script("scripts/sample.py", f"--workdir={workdir}", f"--num_samples={n}", f"--output={out}",
+                    f"--seed={seed}", *extra)
 
 
 def sample(workdir, out, seed=0, n=50, extra=()):
@@ -180,9 +184,8 @@ def test_sample_script_is_deterministic_and_in_data_space(straight_run, tmp_path
 
 
 def test_sample_script_without_checkpoint_fails_cleanly(tmp_path):
-  result = subprocess.run([sys.executable, "scripts/sample.py", f"--workdir={tmp_path}",
-                           f"--output={tmp_path / 'x.npy'}"], cwd=ROOT, env=env(), capture_output=True,
-                          text=True, timeout=120)
+  result = run_script("scripts/sample.py", f"--workdir={tmp_path}", f"--output={tmp_path / 'x.npy'}",
+                      timeout=120)
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1].startswith("error: no checkpoint found in")
   assert not (tmp_path / "x.npy").exists()

@@ -2,8 +2,6 @@
 import json
 import math
 import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -18,7 +16,7 @@ from gan.errors import UserError
 from gan.metrics import augmentation_score, digits, features, inception, suite
 from gan.train import train_and_evaluate
 from tests.helpers import tiny_digits_config, tiny_ring_config
-from tests.test_cli import ROOT, env, read_jsonl
+from tests.test_cli import read_jsonl, run_script
 
 PROTOCOL_KEYS = {"step", "generator", "num_generated", "noise_seed", "data", "reference",
                  "primary_metric"}
@@ -200,8 +198,7 @@ def test_training_logs_eval_metrics_protocol_and_keeps_the_best(digits_run):
 
 
 def run_evaluate(*args):
-  return subprocess.run([sys.executable, "scripts/evaluate.py", *args], cwd=ROOT, env=env(),
-                        capture_output=True, text=True, timeout=300)
+  return run_script("scripts/evaluate.py", *args)
 
 
 def test_evaluate_script_reproduces_the_training_eval_and_writes_json(digits_run):

@@ -8,8 +8,6 @@ pass (batch 2, jitted, compiled once) covers output shapes and the fc wiring.
 """
 import hashlib
 import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +17,7 @@ import pytest
 
 from gan.errors import UserError
 from gan.metrics import inception
-from tests.test_cli import env
+from tests.test_cli import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "convert_inception_weights.py")
@@ -342,8 +340,7 @@ def test_torch_state_dict_mapping(random_file):
 
 
 def _run_script(*args):
-  return subprocess.run([sys.executable, SCRIPT, *args], cwd=ROOT, env=env(), capture_output=True,
-                        text=True, timeout=300)
+  return run_script(SCRIPT, *args)
 
 
 def test_script_random_init_writes_a_loadable_file(tmp_path, random_file):

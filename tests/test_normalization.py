@@ -1,7 +1,6 @@
 """Normalization: spectral norm against numpy's SVD and its state discipline in the step; LN and IN."""
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -2,8 +2,6 @@
 and the benchmark script's output."""
 import json
 import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +11,7 @@ import pytest
 from gan import benchmarking, config_validation, parallel, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
-from tests.test_cli import ROOT, env
+from tests.test_cli import run_script
 
 
 @pytest.mark.parametrize("mode,devices", [("jit", 1), ("pmap", 2)])
@@ -94,13 +92,14 @@ def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state():
     np.testing.assert_allclose(metrics[name], metrics32[name], rtol=3e-2)
 
 
+TINY_RING8 = ["--config=experiments/ring8.py", "--config.model.generator.hidden=(32,32)",
+              "--config.model.discriminator.hidden=(32,32)"]
+
+
 def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
   out = tmp_path / "bench.json"
-  result = subprocess.run(
-      [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"), "--config=experiments/ring8.py",
-       "--config.batch_size=32", "--config.model.generator.hidden=(32,32)",
-       "--config.model.discriminator.hidden=(32,32)", "--steps=4", "--warmup=1", f"--output={out}"],
-      cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  result = run_script("scripts/benchmark.py", *TINY_RING8, "--config.batch_size=32", "--steps=4", "--warmup=1",
+                      f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   r = json.loads(out.read_text())
   assert r["framework"] == "jax" and r["platform"] == "cpu" and r["batch_size"] == 32
@@ -116,26 +115,19 @@ def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
   assert "ms/step" in result.stdout
 
   # against the recorded run, which the new one then overwrites: read before it is written
-  again = subprocess.run(
-      [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"), "--config=experiments/ring8.py",
-       "--config.batch_size=32", "--config.model.generator.hidden=(32,32)",
-       "--config.model.discriminator.hidden=(32,32)", "--steps=2", "--warmup=0", "--input=synthetic",
-       f"--recorded={out}", f"--output={out}"],
-      cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  again = run_script("scripts/benchmark.py", *TINY_RING8, "--config.batch_size=32", "--steps=2", "--warmup=0",
+                     "--input=synthetic", f"--recorded={out}", f"--output={out}")
   assert again.returncode == 0, again.stderr[-3000:]
   new = json.loads(out.read_text())
   assert new["recorded"]["step_time_s_median"] == r["step_time_s_median"]
   assert new["vs_recorded"] == pytest.approx(r["step_time_s_median"] / new["step_time_s_median"])
   assert "vs the recorded run" in again.stdout
 
-  bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
-                        "--config=experiments/ring8.py", "--config.steps_per_call=0"],
-                       cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  bad = run_script("scripts/benchmark.py", "--config=experiments/ring8.py", "--config.steps_per_call=0")
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: config.steps_per_call=0 is not valid: expected an integer >= 1")
-  missing = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
-                            "--config=experiments/ring8.py", f"--recorded={tmp_path / 'none.json'}"],
-                           cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  missing = run_script("scripts/benchmark.py", "--config=experiments/ring8.py",
+                       f"--recorded={tmp_path / 'none.json'}")
   assert missing.returncode == 2 and missing.stderr.strip().startswith(
       f"error: --recorded={tmp_path / 'none.json'}: not a benchmark JSON with step_time_s_median")
   assert len(missing.stderr.strip().splitlines()) == 1
@@ -207,26 +199,21 @@ def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
 
 
 def test_pytorch_comparison_rejects_bad_arguments_in_one_line():
-  bad = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "benchmarks", "compare_pytorch.py"),
-                        "--rounds=0"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  bad = run_script("scripts/benchmarks/compare_pytorch.py", "--rounds=0")
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: --rounds and --steps_per_round must be >= 1 and --warmup >= 0")
 
 
 def test_batch_scaling_script_times_each_batch_size(tmp_path):
   out = tmp_path / "scaling.json"
-  script = os.path.join(ROOT, "scripts", "benchmarks", "batch_scaling.py")
-  tiny = ["--config=experiments/ring8.py", "--config.model.generator.hidden=(32,32)",
-          "--config.model.discriminator.hidden=(32,32)"]
-  result = subprocess.run([sys.executable, script, *tiny, "--batch_sizes=16,32", "--steps=2", "--warmup=0",
-                           f"--output={out}"], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  script = "scripts/benchmarks/batch_scaling.py"
+  result = run_script(script, *TINY_RING8, "--batch_sizes=16,32", "--steps=2", "--warmup=0", f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   rows = json.loads(out.read_text())
   assert [r["batch_size"] for r in rows] == [16, 32]
   for r in rows:
     assert r["steps"] == 2 and r["samples_per_s"] == pytest.approx(r["batch_size"] / r["step_time_s_median"])
     assert f"| {r['batch_size']} | {r['step_time_s_median'] * 1e3:.1f} (" in result.stdout
-  bad = subprocess.run([sys.executable, script, *tiny, "--batch_sizes=16,0"], cwd=ROOT, env=env(),
-                       capture_output=True, text=True, timeout=300)
+  bad = run_script(script, *TINY_RING8, "--batch_sizes=16,0")
   assert bad.returncode == 2 and bad.stderr.strip() == (
       "error: --batch_sizes=16,0: expected a comma-separated list of integers >= 1")

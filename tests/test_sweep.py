@@ -4,15 +4,13 @@ import importlib.util
 import math
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from gan import sweep
 from gan.errors import UserError
-from tests.test_cli import ROOT, TINY_RING, env, read_jsonl
+from tests.test_cli import ROOT, TINY_RING, read_jsonl, run_script
 
 SCRIPT = os.path.join(ROOT, "scripts", "sweep.py")
 TINY = [a for a in TINY_RING if not a.startswith("--config=")]  # constant learning rates: steps may grow
@@ -26,8 +24,7 @@ def sweep_args(workdir, *args, steps=20):
 def sweep_cli(workdir, *args, steps=20):
   """scripts/sweep.py in a subprocess (for the runs that train). The timeout only catches hangs: four
   tiny runs take ~40 s on an idle 2-core machine but over 10 minutes when it is heavily shared."""
-  return subprocess.run([sys.executable, SCRIPT, *sweep_args(workdir, *args, steps=steps)],
-                        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1200)
+  return run_script(SCRIPT, *sweep_args(workdir, *args, steps=steps), timeout=1200)
 
 
 def sweep_main(workdir, *args, capsys):
@@ -80,9 +77,8 @@ def test_bad_grid_key_or_value_is_refused_while_planning(tmp_path, grid, overrid
 
 
 def test_bad_value_in_a_later_cell_fails_in_one_line_before_anything_runs(tmp_path):
-  result = subprocess.run([sys.executable, SCRIPT, "--config=experiments/ring8.py", f"--workdir={tmp_path / 's'}",
-                           "--grid", "loss=hinge,foo", "--seeds=2"],
-                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+  result = run_script(SCRIPT, "--config=experiments/ring8.py", f"--workdir={tmp_path / 's'}", "--grid",
+                      "loss=hinge,foo", "--seeds=2")
   assert result.returncode == 2
   lines = result.stderr.splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: loss=foo, seed 0: config.loss='foo' is not valid")
