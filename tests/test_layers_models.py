@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gan.models import dcgan, mlp
-from gan.models.layers import ConvSame, ConvTranspose4x4Stride2, conv_matmul_kernel_grad
+from gan.models.layers import ConvSame, ConvTranspose4x4Stride2, conv_as_matmuls
 
 
 @pytest.mark.parametrize("shape,features", [((2, 5, 6, 3), 7), ((3, 4, 4, 16), 8)])
@@ -27,7 +27,7 @@ def test_subpixel_conv_transpose_equals_flax_conv_transpose(shape, features):
 
 
 @pytest.mark.parametrize("kernel_size", [(3, 3), (2, 2), (1, 1), (4, 3)])
-def test_conv_same_equals_flax_conv_with_its_matmul_kernel_gradient(kernel_size):
+def test_conv_same_computed_as_matmuls_equals_flax_conv(kernel_size):
   x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 5, 4))
   ref, new = nn.Conv(3, kernel_size, padding="SAME"), ConvSame(3, kernel_size)
   variables = ref.init(jax.random.PRNGKey(1), x)
@@ -40,7 +40,7 @@ def test_conv_same_equals_flax_conv_with_its_matmul_kernel_gradient(kernel_size)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), grads(new), grads(ref))
 
 
-def test_matmul_kernel_gradient_with_uneven_explicit_padding():
+def test_conv_as_matmuls_with_uneven_explicit_padding():
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 7, 3))
   kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 2, 3, 4))
   padding = ((2, 0), (0, 1))
@@ -48,12 +48,14 @@ def test_matmul_kernel_gradient_with_uneven_explicit_padding():
     return lambda x, k: jnp.sum(jnp.sin(conv(x, k)))
   def reference(x, k):
     return jax.lax.conv_general_dilated(x, k, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
-  np.testing.assert_allclose(conv_matmul_kernel_grad(x, kernel, padding), reference(x, kernel), rtol=1e-5,
+  np.testing.assert_allclose(conv_as_matmuls(x, kernel, padding), reference(x, kernel), rtol=1e-5,
                              atol=1e-5)
-  new = jax.grad(loss(lambda x, k: conv_matmul_kernel_grad(x, k, padding)), argnums=(0, 1))(x, kernel)
+  new = jax.grad(loss(lambda x, k: conv_as_matmuls(x, k, padding)), argnums=(0, 1))(x, kernel)
   ref = jax.grad(loss(reference), argnums=(0, 1))(x, kernel)
   for a, b in zip(new, ref):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+  with pytest.raises(ValueError, match="does not keep the size"):
+    conv_as_matmuls(x, kernel, ((1, 0), (0, 1)))
 
 
 @pytest.mark.parametrize("resolution,channels", [(8, 1), (16, 3), (32, 3), (64, 1)])
