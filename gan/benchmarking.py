@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: step-time statistics, the machine's name, accelerators' peak
-FLOP/s (for MFU).
+"""What the benchmark scripts share: step-time statistics, per-round ratios of two timings made in
+alternating rounds, the machine's name, accelerators' peak FLOP/s (for MFU).
 
 No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the same keys.
 """
@@ -53,3 +53,13 @@ def step_time_stats(seconds_per_step) -> dict[str, float]:
           "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
           "step_time_s_p90": float(np.percentile(t, 90))}
 
+
+
+def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
+  """Median step time of each round of one timing over that of the same round of the other.
+
+  Two things timed in alternating rounds see the same machine within a round, so on a machine whose
+  speed drifts (a shared CPU) the median of these paired ratios is steadier than the ratio of the two
+  overall medians.
+  """
+  return [float(np.median(a) / np.median(b)) for a, b in zip(numerator_rounds, denominator_rounds, strict=True)]

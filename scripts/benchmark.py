@@ -10,8 +10,10 @@ and XLA's cost analysis gives the FLOPs of a step), then times `--steps` steps a
 call separately (blocking on its outputs):
   - synthetic: one batch already on the devices, reused (the model's speed alone);
   - real: batches made by the real input pipeline and put on the devices by the same background
-    prefetcher as training (`real_input_slowdown` = real median / synthetic median - 1);
-with both, in alternating rounds of ROUND_CALLS calls of each, so that machine drift hits both alike.
+    prefetcher as training;
+with both, in alternating rounds of ROUND_CALLS calls of each, so that machine drift hits both alike, and
+`real_input_slowdown` = the median over rounds of (real / synthetic median of the round) - 1, the
+paired estimate that drift within the run does not skew (each round's in `real_input_slowdown_per_round`).
 Prints a summary and writes JSON with (at least) compile_s, step_time_s_median (synthetic),
 samples_per_s (global batch / median step time), the same for real input, min/max/p10/p90, FLOPs per
 step and achieved FLOP/s, MFU (achieved / the chip's peak for config.model.compute_dtype, from
@@ -32,6 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from gan import benchmarking, json_io  # noqa: E402  (no JAX import)
@@ -51,7 +54,7 @@ flags.DEFINE_string("recorded", None, "JSON of this benchmark's last recorded ru
 FLAGS = flags.FLAGS
 # With --input=both the two inputs are timed in alternating rounds of this many calls each, so that a
 # machine whose speed drifts (shared CPUs) slows both alike rather than whichever ran second.
-ROUND_CALLS = 5
+ROUND_CALLS = 3
 
 
 def time_calls(par, state, next_batch, num_calls: int):
@@ -88,18 +91,18 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
     prefetcher = Prefetcher(lambda c: run.par.put_batch(run.batches(c)), start=1)
     index = iter(range(1, 1 << 62))
     sources["real"] = lambda: prefetcher.get(next(index))
-  times = {name: [] for name in sources}
+  rounds = {name: [] for name in sources}  # per source, each round's seconds per call
   try:
     for source in sources.values():
       state, _ = time_calls(run.par, state, source, calls(warmup))
     for start in range(0, calls(steps), ROUND_CALLS):  # alternating rounds see the same machine
       for name, source in sources.items():
         state, seconds = time_calls(run.par, state, source, min(ROUND_CALLS, calls(steps) - start))
-        times[name] += seconds
+        rounds[name].append(seconds)
   finally:
     if prefetcher is not None:
       prefetcher.close()
-  result = {name: benchmarking.step_time_stats([t / k for t in seconds]) for name, seconds in times.items()}
+  result = {name: benchmarking.step_time_stats([t / k for r in rs for t in r]) for name, rs in rounds.items()}
   main = result.get("synthetic") or result["real"]
   flops = None if cost["flops"] is None else cost["flops"] / k
   dtype = config.model.get("compute_dtype", "float32")
@@ -123,8 +126,9 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
   for name, stats in result.items():
     out[f"{name}_input"] = {**stats, "samples_per_s": config.batch_size / stats["step_time_s_median"]}
   if len(result) == 2:
-    out["real_input_slowdown"] = (result["real"]["step_time_s_median"]
-                                  / result["synthetic"]["step_time_s_median"] - 1.0)
+    per_round = [r - 1.0 for r in benchmarking.per_round_ratios(rounds["real"], rounds["synthetic"])]
+    out["real_input_slowdown"] = float(np.median(per_round))
+    out["real_input_slowdown_per_round"] = per_round
   return out
 
 
@@ -147,7 +151,9 @@ def summary(r: dict) -> str:
                    f"{s['step_time_s_p10'] * 1e3:.1f}, p90 {s['step_time_s_p90'] * 1e3:.1f}), "
                    f"{s['samples_per_s']:.1f} samples/s")
   if "real_input_slowdown" in r:
-    lines.append(f"real input vs synthetic: {r['real_input_slowdown'] * 100:+.1f}%")
+    per_round = r["real_input_slowdown_per_round"]
+    lines.append(f"real input vs synthetic: {r['real_input_slowdown'] * 100:+.1f}% (median of {len(per_round)} "
+                 f"rounds; per round {min(per_round) * 100:+.1f}% to {max(per_round) * 100:+.1f}%)")
   if r["flops_per_step"]:
     mfu = f", MFU {r['mfu'] * 100:.1f}%" if r["mfu"] else ""
     lines.append(f"{r['flops_per_step'] / 1e9:.2f} GFLOP/step (XLA), {r['flops_per_s'] / 1e9:.1f} GFLOP/s{mfu}")

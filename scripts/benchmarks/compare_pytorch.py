@@ -90,7 +90,6 @@ def main(argv=None):
   for _ in range(args.rounds):
     for name, (step, batch) in steps.items():
       times[name].append(benchmark_pytorch.time_steps(step, batch, args.steps_per_round, 0))
-  medians = {name: [float(np.median(r)) for r in rounds] for name, rounds in times.items()}
   result = {
       "config": "bench_dcgan32:digits (JAX) / scripts/benchmark_pytorch.py --channels_last",
       "device": benchmarking.cpu_name(), "threads": os.cpu_count(), "batch_size": config.batch_size,
@@ -99,7 +98,7 @@ def main(argv=None):
       **{name: benchmarking.step_time_stats(sum(rounds, [])) for name, rounds in times.items()},
   }
   result["speedup"] = result["pytorch"]["step_time_s_median"] / result["jax"]["step_time_s_median"]
-  result["speedup_per_round"] = [p / j for p, j in zip(medians["pytorch"], medians["jax"])]
+  result["speedup_per_round"] = benchmarking.per_round_ratios(times["pytorch"], times["jax"])
   for name in steps:
     s = result[name]
     print(f"{name:8s} median {s['step_time_s_median'] * 1e3:6.1f} ms/step (p10 {s['step_time_s_p10'] * 1e3:.1f}, "
