@@ -1,11 +1,16 @@
 """What the benchmark scripts share: step-time statistics, per-round ratios of two timings made in
-alternating rounds, the machine's name, accelerators' peak FLOP/s (for MFU).
+alternating rounds, worker processes that time steps on request, the machine's name, accelerators' peak
+FLOP/s (for MFU).
 
 No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the same keys.
 """
 from __future__ import annotations
 
+import json
 import platform
+import subprocess
+import sys
+import time
 
 import numpy as np
 
@@ -63,3 +68,68 @@ def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
   overall medians.
   """
   return [float(np.median(a) / np.median(b)) for a, b in zip(numerator_rounds, denominator_rounds, strict=True)]
+
+
+# ---------------------------------------------------------------- steps timed in worker processes
+# Two frameworks compared on one machine each run in their own process, with their own default thread
+# pools: in a shared process they get in each other's way (PyTorch's OpenMP threads had to be told to
+# sleep between its steps, which alone made its step 18-38 % slower). A driver asks the workers in turn.
+_ANSWER = "@timed-steps "  # prefixes the worker's protocol lines; anything else it prints is skipped
+
+
+def serve_timed_steps(step, meta: dict, requests=None, answers=None):
+  """Worker side: announces `meta`, then for each request line "N" times N calls of `step()` and answers
+  with their seconds (a JSON list); returns at the end of the requests (the driver closed the pipe)."""
+  requests, answers = requests or sys.stdin, answers or sys.stdout
+  print(_ANSWER + json.dumps(meta), file=answers, flush=True)
+  for line in requests:
+    seconds = []
+    for _ in range(int(line)):
+      start = time.perf_counter()
+      step()
+      seconds.append(time.perf_counter() - start)
+    print(_ANSWER + json.dumps(seconds), file=answers, flush=True)
+
+
+class StepWorker:
+  """Driver side of `serve_timed_steps`: a worker process (`argv`) that times steps on request."""
+
+  def __init__(self, name: str, argv: list[str]):
+    self.name = name
+    self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    self.meta = self._answer()
+
+  def _answer(self):
+    for line in self.process.stdout:
+      if line.startswith(_ANSWER):
+        return json.loads(line[len(_ANSWER):])
+    raise RuntimeError(f"the {self.name} worker exited (code {self.process.wait()}) without answering")
+
+  def time_steps(self, num_steps: int) -> list[float]:
+    """Seconds of each of `num_steps` calls of the worker's step."""
+    self.process.stdin.write(f"{num_steps}\n")
+    self.process.stdin.flush()
+    return self._answer()
+
+  def close(self):
+    if self.process.stdin and not self.process.stdin.closed:
+      self.process.stdin.close()
+    try:
+      self.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+      self.process.kill()
+
+
+def alternate_rounds(workers: list[StepWorker], rounds: int, steps_per_round: int,
+                     warmup: int = 0) -> dict[str, list[list[float]]]:
+  """`warmup` untimed steps of each worker, then `rounds` rounds of `steps_per_round` timed steps of
+  each, the workers' order reversed every other round (neither always runs right after the other).
+  Returns each worker's seconds per step, round by round."""
+  for worker in workers:
+    if warmup:
+      worker.time_steps(warmup)
+  times = {worker.name: [] for worker in workers}
+  for r in range(rounds):
+    for worker in (workers if r % 2 == 0 else workers[::-1]):
+      times[worker.name].append(worker.time_steps(steps_per_round))
+  return times

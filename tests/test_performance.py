@@ -2,6 +2,7 @@
 and the benchmark script's output."""
 import json
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -11,7 +12,7 @@ import pytest
 from gan import benchmarking, config_validation, parallel, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
-from tests.test_cli import run_script
+from tests.test_cli import ROOT, run_script
 
 
 @pytest.mark.parametrize("mode,devices", [("jit", 1), ("pmap", 2)])
@@ -205,6 +206,35 @@ def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
   expected = dict(parallel.CPU_COMPILER_OPTIONS)
   del expected["xla_cpu_experimental_ynn_fusion_type"]
   assert parallel.compiler_options(jax.devices()) == expected
+
+
+def _sleeping_worker(name, seconds, log):
+  """A timed-steps worker process whose step sleeps `seconds` and logs its name."""
+  code = (f"import sys, time; sys.path.insert(0, {ROOT!r}); from gan import benchmarking\n"
+          f"def step():\n  open({str(log)!r}, 'a').write({name!r} + '\\n'); time.sleep({seconds})\n"
+          f"benchmarking.serve_timed_steps(step, {{'name': {name!r}}})")
+  return benchmarking.StepWorker(name, [sys.executable, "-c", code])
+
+
+def test_workers_are_timed_in_alternating_rounds_that_reverse_their_order(tmp_path):
+  log = tmp_path / "calls.log"
+  workers = [_sleeping_worker("slow", 0.02, log), _sleeping_worker("fast", 0.01, log)]
+  try:
+    assert [w.meta for w in workers] == [{"name": "slow"}, {"name": "fast"}]
+    times = benchmarking.alternate_rounds(workers, rounds=3, steps_per_round=2, warmup=1)
+  finally:
+    for w in workers:
+      w.close()
+  assert log.read_text().split() == ["slow", "fast"] + ["slow"] * 2 + ["fast"] * 4 + ["slow"] * 4 + ["fast"] * 2
+  assert [len(r) for r in times["slow"]] == [len(r) for r in times["fast"]] == [2, 2, 2]
+  assert min(sum(times["slow"], [])) >= 0.02 and min(sum(times["fast"], [])) >= 0.01
+  assert all(r > 1 for r in benchmarking.per_round_ratios(times["slow"], times["fast"]))
+  assert all(w.process.returncode == 0 for w in workers)  # closing the pipe ends a worker
+
+
+def test_a_worker_that_dies_before_answering_is_named():
+  with pytest.raises(RuntimeError, match="the torch worker exited \\(code 3\\) without answering"):
+    benchmarking.StepWorker("torch", [sys.executable, "-c", "import sys; sys.exit(3)"])
 
 
 def test_pytorch_comparison_rejects_bad_arguments_in_one_line():

@@ -1,19 +1,24 @@
-"""JAX against PyTorch eager on bench_dcgan32, the two steps timed in alternation in one process.
+"""JAX against PyTorch eager on bench_dcgan32: the two steps timed in alternating rounds, each in its own
+process.
 
   python scripts/benchmarks/compare_pytorch.py [--rounds=10] [--steps_per_round=3] [--warmup=3]
       [--output=FILE.json]
 
 On a shared machine whose speed drifts by tens of percent within minutes, two runs one after the other
-(`make bench`) can differ by more than the two frameworks do. Here both steps are built once, the JAX
-one exactly as scripts/benchmark.py builds it (gan/train.py `setup`, experiments/bench_dcgan32.py:digits,
-a synthetic batch already on the device), the PyTorch one as scripts/benchmark_pytorch.py does
-(channels_last, a fixed synthetic batch), and `--rounds` rounds each time `--steps_per_round` steps of
-one then of the other, so both see the same machine. PyTorch's OpenMP threads are told to sleep rather
-than spin between its steps (OMP_WAIT_POLICY=PASSIVE), so that they do not take the CPU from XLA's.
+(`make bench`) can differ by more than the two frameworks do. Here each framework's step is built once in
+its own worker process, with that framework's default threading: the JAX one exactly as
+scripts/benchmark.py builds it (gan/train.py `setup`, experiments/bench_dcgan32.py:digits, a synthetic
+batch already on the device), the PyTorch one as scripts/benchmark_pytorch.py does (channels_last, a fixed
+synthetic batch). The driver then asks them in turn for `--steps_per_round` timed steps, `--rounds` times,
+the order reversed every other round, so both see the same machine (gan/benchmarking.py
+`alternate_rounds`). Separate processes, because in one process the two thread pools got in each other's
+way: PyTorch's OpenMP threads had to be told to sleep between its steps, and that alone made its step
+18-38 % slower (2026-12-01), which flattered JAX in this script's earlier, single-process version.
 
 Prints and writes (JSON) each framework's step-time statistics, `speedup` = PyTorch's median / JAX's
-median, and the speedup of each round (its spread says how much the machine moved). Needs the optional
-PyTorch CPU build (pip install torch==2.13.0). Exits 1 if PyTorch is missing or the two networks'
+median, and the speedup of each round (`speedup_per_round`, PyTorch's round median / JAX's; its median is
+the figure drift cannot skew, its spread says how much the machine moved). Needs the optional PyTorch CPU
+build (pip install torch==2.13.0). Exits 1 if PyTorch is missing, a worker fails, or the two networks'
 parameter counts differ.
 """
 from __future__ import annotations
@@ -22,13 +27,12 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its OpenMP threads
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(SCRIPTS))
 sys.path.insert(0, SCRIPTS)
 
-import benchmark_pytorch  # noqa: E402  (scripts/benchmark_pytorch.py: the PyTorch twin)
+import benchmark_pytorch  # noqa: E402  (scripts/benchmark_pytorch.py: the PyTorch twin; no JAX import)
 import numpy as np  # noqa: E402
 
 from gan import benchmarking, json_io  # noqa: E402
@@ -40,15 +44,17 @@ def parse_args(argv=None):
   parser.add_argument("--steps_per_round", type=int, default=3, help="Timed steps of each per round.")
   parser.add_argument("--warmup", type=int, default=3, help="Untimed steps of each before the rounds.")
   parser.add_argument("--output", default=None, help="JSON file to write (default: print only).")
+  parser.add_argument("--worker", choices=("jax", "pytorch"), default=None, help=argparse.SUPPRESS)
+  parser.add_argument("--batch_size", type=int, default=None, help=argparse.SUPPRESS)  # PyTorch worker's
+  parser.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # PyTorch worker's
   args = parser.parse_args(argv)
   if args.rounds < 1 or args.steps_per_round < 1 or args.warmup < 0:
     benchmark_pytorch.fail("--rounds and --steps_per_round must be >= 1 and --warmup >= 0", 2)
   return args
 
 
-def jax_step():
-  """bench_dcgan32:digits's train call on its state and a fixed batch, compiled; returns (step, config),
-  `step` taking one ignored argument like the PyTorch step's batch."""
+def serve_jax():
+  """Worker: bench_dcgan32:digits's train call compiled on its state and a fixed batch on the device."""
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import bench_dcgan32  # pylint: disable=g-import-not-at-top
   from gan import train  # pylint: disable=g-import-not-at-top
@@ -58,14 +64,15 @@ def jax_step():
   batch = run.par.put_batch(run.batches(0))
   run.par.compile(holder["state"], batch)
 
-  def step(_):
+  def step():
     holder["state"], metrics = run.par.step(holder["state"], batch)
     jax.block_until_ready((holder["state"], metrics))
-  return step, config
+  benchmarking.serve_timed_steps(step, {"version": jax.__version__, "batch_size": config.batch_size,
+                                        "seed": config.seed})
 
 
-def pytorch_step(batch_size: int, seed: int):
-  """The PyTorch twin's train step and the fixed batch it runs on."""
+def serve_pytorch(batch_size: int, seed: int):
+  """Worker: the PyTorch twin's train step on a fixed batch."""
   torch = benchmark_pytorch.torch
   torch.manual_seed(seed)
   memory_format = torch.channels_last
@@ -74,35 +81,51 @@ def pytorch_step(batch_size: int, seed: int):
   benchmark_pytorch.check_param_counts(g, d)
   real = (torch.rand(batch_size, benchmark_pytorch.CHANNELS, benchmark_pytorch.IMAGE_SIZE,
                      benchmark_pytorch.IMAGE_SIZE) * 2 - 1).contiguous(memory_format=memory_format)
-  return benchmark_pytorch.make_train_step(g, d, batch_size, memory_format), real
+  step = benchmark_pytorch.make_train_step(g, d, batch_size, memory_format)
+  benchmarking.serve_timed_steps(lambda: step(real), {"version": torch.__version__})
 
 
-def main(argv=None):
-  args = parse_args(argv)
-  if benchmark_pytorch.torch is None:
-    benchmark_pytorch.fail("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", 1)
-  import jax  # pylint: disable=g-import-not-at-top
-  jax_call, config = jax_step()
-  steps = {"jax": (jax_call, None), "pytorch": pytorch_step(config.batch_size, config.seed)}
-  for step, batch in steps.values():
-    benchmark_pytorch.time_steps(step, batch, 0, args.warmup)
-  times = {name: [] for name in steps}
-  for _ in range(args.rounds):
-    for name, (step, batch) in steps.items():
-      times[name].append(benchmark_pytorch.time_steps(step, batch, args.steps_per_round, 0))
+def compare(args) -> dict:
+  """Starts both workers, times them in alternating rounds, returns the result dict."""
+  workers = []
+  try:
+    workers.append(benchmarking.StepWorker("jax", [sys.executable, __file__, "--worker=jax"]))
+    jax_meta = workers[0].meta
+    workers.append(benchmarking.StepWorker("pytorch", [
+        sys.executable, __file__, "--worker=pytorch", f"--batch_size={jax_meta['batch_size']}",
+        f"--seed={jax_meta['seed']}"]))
+    times = benchmarking.alternate_rounds(workers, args.rounds, args.steps_per_round, args.warmup)
+  except RuntimeError as e:
+    benchmark_pytorch.fail(str(e), 1)
+  finally:
+    for worker in workers:
+      worker.close()
   result = {
       "config": "bench_dcgan32:digits (JAX) / scripts/benchmark_pytorch.py --channels_last",
-      "device": benchmarking.cpu_name(), "threads": os.cpu_count(), "batch_size": config.batch_size,
-      "jax_version": jax.__version__, "pytorch_version": benchmark_pytorch.torch.__version__,
-      "rounds": args.rounds, "steps_per_round": args.steps_per_round, "warmup": args.warmup,
+      "device": benchmarking.cpu_name(), "threads": os.cpu_count(), "batch_size": jax_meta["batch_size"],
+      "jax_version": workers[0].meta["version"], "pytorch_version": workers[1].meta["version"],
+      "processes": "one per framework", "rounds": args.rounds, "steps_per_round": args.steps_per_round,
+      "warmup": args.warmup,
       **{name: benchmarking.step_time_stats(sum(rounds, [])) for name, rounds in times.items()},
   }
   result["speedup"] = result["pytorch"]["step_time_s_median"] / result["jax"]["step_time_s_median"]
   result["speedup_per_round"] = benchmarking.per_round_ratios(times["pytorch"], times["jax"])
-  for name in steps:
+  return result
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  if benchmark_pytorch.torch is None and args.worker != "jax":
+    benchmark_pytorch.fail("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", 1)
+  if args.worker == "jax":
+    return serve_jax()
+  if args.worker == "pytorch":
+    return serve_pytorch(args.batch_size, args.seed)
+  result = compare(args)
+  for name in ("jax", "pytorch"):
     s = result[name]
     print(f"{name:8s} median {s['step_time_s_median'] * 1e3:6.1f} ms/step (p10 {s['step_time_s_p10'] * 1e3:.1f}, "
-          f"p90 {s['step_time_s_p90'] * 1e3:.1f}), {config.batch_size / s['step_time_s_median']:.1f} samples/s")
+          f"p90 {s['step_time_s_p90'] * 1e3:.1f}), {result['batch_size'] / s['step_time_s_median']:.1f} samples/s")
   per_round = result["speedup_per_round"]
   print(f"speedup (PyTorch median / JAX median): {result['speedup']:.3f}; per round: min "
         f"{min(per_round):.2f}, median {np.median(per_round):.2f}, max {max(per_round):.2f}")
