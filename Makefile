@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(PY) scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits \
 	  --baseline=$(BENCH_OUT)/bench_dcgan32_pytorch.json --recorded=$(BENCH_OUT)/bench_dcgan32_jax.json \
 	  --output=$(BENCH_OUT)/bench_dcgan32_jax.json
-	$(PY) scripts/benchmarks/compare_pytorch.py --output=$(BENCH_OUT)/bench_dcgan32_interleaved.json
+	$(PY) scripts/benchmarks/compare_pytorch.py --rounds=20 --output=$(BENCH_OUT)/bench_dcgan32_interleaved.json
 
 clean-venv:
 	rm -rf $(VENV)

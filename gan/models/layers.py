@@ -9,8 +9,7 @@ import jax.numpy as jnp
 from jax import lax
 
 # Output phase p in {0, 1} of a stride-2, 4-tap transposed conv with "SAME" padding reads input rows
-# (m-1, m) with taps (0, 2) when p = 0 and rows (m, m+1) with taps (1, 3) when p = 1.
-_PHASE_TAPS = {0: (0, 2), 1: (1, 3)}
+# (m-1, m) with taps (0, 2) when p = 0 and rows (m, m+1) with taps (1, 3) when p = 1: taps 2t + p.
 _PHASE_PADDING = {0: (1, 0), 1: (0, 1)}
 
 
@@ -90,12 +89,15 @@ class ConvTranspose4x4Stride2(nn.Module):
   def __call__(self, x):
     kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features))
     bias = self.param("bias", self.bias_init, (self.features,))
+    # taps[t, p, s, q] = kernel[2t + p, 2s + q]: a phase's 2x2 kernel is a slice, whose gradient XLA
+    # pads into place (indexing with tap arrays instead made a gather and a scatter: 1.03-1.09x slower
+    # bench_dcgan32 step on XLA:CPU).
+    taps = kernel.reshape(2, 2, 2, 2, *kernel.shape[2:])
     rows = []
     for p in (0, 1):
       cols = []
       for q in (0, 1):
-        k = kernel[jnp.array(_PHASE_TAPS[p])][:, jnp.array(_PHASE_TAPS[q])]
-        cols.append(_conv(x, k.astype(x.dtype), (_PHASE_PADDING[p], _PHASE_PADDING[q])))
+        cols.append(_conv(x, taps[:, p, :, q].astype(x.dtype), (_PHASE_PADDING[p], _PHASE_PADDING[q])))
       rows.append(jnp.stack(cols, axis=3))  # (N, H, W, q, C)
     n, h, w, c = cols[0].shape
     y = jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, c)  # (N, H, p, W, q, C) -> (N, 2H, 2W, C)
