@@ -6,6 +6,7 @@ No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the s
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
@@ -77,18 +78,17 @@ def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
 _ANSWER = "@timed-steps "  # prefixes the worker's protocol lines; anything else it prints is skipped
 
 
-def serve_timed_steps(step, meta: dict, requests=None, answers=None):
-  """Worker side: announces `meta`, then for each request line "N" times N calls of `step()` and answers
-  with their seconds (a JSON list); returns at the end of the requests (the driver closed the pipe)."""
-  requests, answers = requests or sys.stdin, answers or sys.stdout
-  print(_ANSWER + json.dumps(meta), file=answers, flush=True)
-  for line in requests:
+def serve_timed_steps(step, meta: dict):
+  """Worker side: announces `meta` on stdout, then for each line "N" of stdin times N calls of `step()`
+  and answers with their seconds (a JSON list); returns when stdin ends (the driver closed the pipe)."""
+  print(_ANSWER + json.dumps(meta), flush=True)
+  for line in sys.stdin:
     seconds = []
     for _ in range(int(line)):
       start = time.perf_counter()
       step()
       seconds.append(time.perf_counter() - start)
-    print(_ANSWER + json.dumps(seconds), file=answers, flush=True)
+    print(_ANSWER + json.dumps(seconds), flush=True)
 
 
 class StepWorker:
@@ -107,12 +107,13 @@ class StepWorker:
 
   def time_steps(self, num_steps: int) -> list[float]:
     """Seconds of each of `num_steps` calls of the worker's step."""
-    self.process.stdin.write(f"{num_steps}\n")
-    self.process.stdin.flush()
+    with contextlib.suppress(BrokenPipeError):  # a dead worker: _answer says so
+      self.process.stdin.write(f"{num_steps}\n")
+      self.process.stdin.flush()
     return self._answer()
 
   def close(self):
-    if self.process.stdin and not self.process.stdin.closed:
+    with contextlib.suppress(BrokenPipeError):
       self.process.stdin.close()
     try:
       self.process.wait(timeout=60)

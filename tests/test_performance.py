@@ -208,17 +208,17 @@ def test_xla_flags_naming_a_cpu_compiler_option_win(monkeypatch):
   assert parallel.compiler_options(jax.devices()) == expected
 
 
-def _sleeping_worker(name, seconds, log):
-  """A timed-steps worker process whose step sleeps `seconds` and logs its name."""
+def _logging_worker(name, log, then):
+  """A timed-steps worker process whose step appends its name to `log`, then runs the statement `then`."""
   code = (f"import sys, time; sys.path.insert(0, {ROOT!r}); from gan import benchmarking\n"
-          f"def step():\n  open({str(log)!r}, 'a').write({name!r} + '\\n'); time.sleep({seconds})\n"
+          f"def step():\n  open({str(log)!r}, 'a').write({name!r} + '\\n'); {then}\n"
           f"benchmarking.serve_timed_steps(step, {{'name': {name!r}}})")
   return benchmarking.StepWorker(name, [sys.executable, "-c", code])
 
 
 def test_workers_are_timed_in_alternating_rounds_that_reverse_their_order(tmp_path):
   log = tmp_path / "calls.log"
-  workers = [_sleeping_worker("slow", 0.02, log), _sleeping_worker("fast", 0.01, log)]
+  workers = [_logging_worker("slow", log, "time.sleep(0.02)"), _logging_worker("fast", log, "time.sleep(0.01)")]
   try:
     assert [w.meta for w in workers] == [{"name": "slow"}, {"name": "fast"}]
     times = benchmarking.alternate_rounds(workers, rounds=3, steps_per_round=2, warmup=1)
@@ -235,6 +235,13 @@ def test_workers_are_timed_in_alternating_rounds_that_reverse_their_order(tmp_pa
 def test_a_worker_that_dies_before_answering_is_named():
   with pytest.raises(RuntimeError, match="the torch worker exited \\(code 3\\) without answering"):
     benchmarking.StepWorker("torch", [sys.executable, "-c", "import sys; sys.exit(3)"])
+  # one that dies after announcing itself, at its first request
+  worker = _logging_worker("flaky", os.devnull, "sys.exit(4)")
+  try:
+    with pytest.raises(RuntimeError, match="the flaky worker exited \\(code 4\\) without answering"):
+      benchmarking.alternate_rounds([worker], rounds=2, steps_per_round=1)
+  finally:
+    worker.close()
 
 
 def test_pytorch_comparison_rejects_bad_arguments_in_one_line():

@@ -105,10 +105,11 @@ class ConvTranspose4x4Stride2(nn.Module):
 
 
 class ConvSame(nn.Module):
-  """Exactly `nn.Conv(features, kernel_size, padding="SAME")` (stride 1; same `kernel`, `bias`,
-  initialisation and outputs, so checkpoints are interchangeable), computed by `conv_as_matmuls`: for
-  few output channels (the DCGAN generator's 64->3 output conv) it makes the bench_dcgan32 train step
-  about 1.07x faster on XLA:CPU (README, Performance). With many output channels XLA's own conv is faster."""
+  """`nn.Conv(features, kernel_size, padding="SAME")` (stride 1; same `kernel`, `bias` and initialisation,
+  so checkpoints are interchangeable; same outputs up to float summation order), computed by
+  `conv_as_matmuls`: for the DCGAN generator's 64->3 output conv it makes the bench_dcgan32 train step
+  about 1.07x faster on XLA:CPU (README, Performance). Meant for few output channels: the forward pass
+  writes kh * kw times the output's size before summing the shifted products."""
   features: int
   kernel_size: tuple[int, int] = (3, 3)
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
