@@ -136,6 +136,17 @@ def make_train_step(g, d, batch_size, memory_format):
   return step
 
 
+def build_step(batch_size, seed, memory_format):
+  """G and D from `seed` (exits unless their parameter counts are the JAX models'), a fixed synthetic real
+  batch in [-1, 1] and the train step; returns (step, real batch, parameter counts)."""
+  torch.manual_seed(seed)
+  g = build_generator().to(memory_format=memory_format).train()
+  d = build_discriminator().to(memory_format=memory_format).train()
+  counts = check_param_counts(g, d)
+  real = (torch.rand(batch_size, CHANNELS, IMAGE_SIZE, IMAGE_SIZE) * 2 - 1).contiguous(memory_format=memory_format)
+  return make_train_step(g, d, batch_size, memory_format), real, counts
+
+
 def count_flops(step, real):
   """FLOPs of one call of `step` as counted by FlopCounterMode, or None where it is unavailable."""
   try:
@@ -207,14 +218,8 @@ def main(argv=None):
          "requirements.txt)", 2)
   if args.threads is not None:
     torch.set_num_threads(args.threads)
-  torch.manual_seed(args.seed)
   memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-  g = build_generator().to(memory_format=memory_format).train()
-  d = build_discriminator().to(memory_format=memory_format).train()
-  counts = check_param_counts(g, d)
-  real = (torch.rand(args.batch_size, CHANNELS, IMAGE_SIZE, IMAGE_SIZE) * 2 - 1).contiguous(
-      memory_format=memory_format)
-  step = make_train_step(g, d, args.batch_size, memory_format)
+  step, real, counts = build_step(args.batch_size, args.seed, memory_format)
   times = time_steps(step, real, args.steps, args.warmup)
   flops = count_flops(step, real)  # after timing: the counter's dispatch overhead stays out of it
   result = summarize(args, times, flops, counts)

@@ -72,17 +72,9 @@ def serve_jax():
 
 
 def serve_pytorch(batch_size: int, seed: int):
-  """Worker: the PyTorch twin's train step on a fixed batch."""
-  torch = benchmark_pytorch.torch
-  torch.manual_seed(seed)
-  memory_format = torch.channels_last
-  g = benchmark_pytorch.build_generator().to(memory_format=memory_format).train()
-  d = benchmark_pytorch.build_discriminator().to(memory_format=memory_format).train()
-  benchmark_pytorch.check_param_counts(g, d)
-  real = (torch.rand(batch_size, benchmark_pytorch.CHANNELS, benchmark_pytorch.IMAGE_SIZE,
-                     benchmark_pytorch.IMAGE_SIZE) * 2 - 1).contiguous(memory_format=memory_format)
-  step = benchmark_pytorch.make_train_step(g, d, batch_size, memory_format)
-  benchmarking.serve_timed_steps(lambda: step(real), {"version": torch.__version__})
+  """Worker: the PyTorch twin's train step (channels_last) on a fixed batch."""
+  step, real, _ = benchmark_pytorch.build_step(batch_size, seed, benchmark_pytorch.torch.channels_last)
+  benchmarking.serve_timed_steps(lambda: step(real), {"version": benchmark_pytorch.torch.__version__})
 
 
 def compare(args) -> dict:
