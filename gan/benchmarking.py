@@ -78,17 +78,22 @@ def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
 _ANSWER = "@timed-steps "  # prefixes the worker's protocol lines; anything else it prints is skipped
 
 
+def time_calls(call, num_calls: int) -> list[float]:
+  """Wall-clock seconds of each of `num_calls` calls of `call()` (which must return only when done)."""
+  seconds = []
+  for _ in range(num_calls):
+    start = time.perf_counter()
+    call()
+    seconds.append(time.perf_counter() - start)
+  return seconds
+
+
 def serve_timed_steps(step, meta: dict):
   """Worker side: announces `meta` on stdout, then for each line "N" of stdin times N calls of `step()`
   and answers with their seconds (a JSON list); returns when stdin ends (the driver closed the pipe)."""
   print(_ANSWER + json.dumps(meta), flush=True)
   for line in sys.stdin:
-    seconds = []
-    for _ in range(int(line)):
-      start = time.perf_counter()
-      step()
-      seconds.append(time.perf_counter() - start)
-    print(_ANSWER + json.dumps(seconds), flush=True)
+    print(_ANSWER + json.dumps(time_calls(step, int(line))), flush=True)
 
 
 class StepWorker:

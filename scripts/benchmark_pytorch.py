@@ -27,10 +27,9 @@ import json
 import os
 import resource
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from gan.benchmarking import cpu_name, step_time_stats  # noqa: E402  (imports no JAX)
+from gan.benchmarking import cpu_name, step_time_stats, time_calls  # noqa: E402  (imports no JAX)
 from gan.json_io import write_json  # noqa: E402
 
 try:
@@ -162,12 +161,7 @@ def time_steps(step, real, steps, warmup):
   """Runs `warmup` untimed then `steps` timed calls of `step`; returns the seconds of each timed one."""
   for _ in range(warmup):
     step(real)
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    step(real)  # eager PyTorch on CPU is synchronous
-    times.append(time.perf_counter() - start)
-  return times
+  return time_calls(lambda: step(real), steps)  # eager PyTorch on CPU is synchronous
 
 
 def summarize(args, times, flops, counts):

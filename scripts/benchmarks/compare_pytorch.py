@@ -95,7 +95,7 @@ def compare(args) -> dict:
   result = {
       "config": "bench_dcgan32:digits (JAX) / scripts/benchmark_pytorch.py --channels_last",
       "device": benchmarking.cpu_name(), "threads": os.cpu_count(), "batch_size": jax_meta["batch_size"],
-      "jax_version": workers[0].meta["version"], "pytorch_version": workers[1].meta["version"],
+      "jax_version": jax_meta["version"], "pytorch_version": workers[1].meta["version"],
       "processes": "one per framework", "rounds": args.rounds, "steps_per_round": args.steps_per_round,
       "warmup": args.warmup,
       **{name: benchmarking.step_time_stats(sum(rounds, [])) for name, rounds in times.items()},
