@@ -1,5 +1,5 @@
 """What the benchmark scripts share: step-time statistics, per-round ratios of two timings made in
-alternating rounds, worker processes that time steps on request, the machine's name, accelerators' peak
+alternating rounds and a confidence interval for their median, worker processes that time steps on request, the machine's name, accelerators' peak
 FLOP/s (for MFU).
 
 No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the same keys.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -69,6 +70,26 @@ def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
   overall medians.
   """
   return [float(np.median(a) / np.median(b)) for a, b in zip(numerator_rounds, denominator_rounds, strict=True)]
+
+
+def median_interval(values, confidence: float = 0.95) -> dict | None:
+  """Distribution-free confidence interval for the median of independent `values` (e.g. per-round ratios).
+
+  The number of values below the true median is Binomial(n, 1/2), so with x_(1) <= ... <= x_(n) the
+  interval [x_(k), x_(n+1-k)] misses it with probability 2 P(B <= k - 1); k is the largest rank for
+  which that is at most 1 - `confidence` (Conover, "Practical Nonparametric Statistics", 3rd ed., Sec.
+  3.2). Returns {"low", "high", "coverage"} (coverage: the exact probability, >= `confidence`), or None
+  when there are too few values for that confidence (fewer than 6 at 95 %).
+  """
+  x = np.sort(np.asarray(values, np.float64))
+  n = len(x)
+  below = lambda k: sum(math.comb(n, i) for i in range(k)) / 2**n  # noqa: E731  P(B <= k - 1)
+  k = 0
+  while k + 1 <= (n + 1) // 2 and 2 * below(k + 1) <= 1 - confidence:
+    k += 1
+  if k == 0:
+    return None
+  return {"low": float(x[k - 1]), "high": float(x[n - k]), "coverage": 1 - 2 * below(k)}
 
 
 # ---------------------------------------------------------------- steps timed in worker processes

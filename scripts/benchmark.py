@@ -13,7 +13,8 @@ call separately (blocking on its outputs):
     prefetcher as training;
 with both, in alternating rounds of ROUND_CALLS calls of each, so that machine drift hits both alike, and
 `real_input_slowdown` = the median over rounds of (real / synthetic median of the round) - 1, the
-paired estimate that drift within the run does not skew (each round's in `real_input_slowdown_per_round`).
+paired estimate that drift within the run does not skew (each round's in `real_input_slowdown_per_round`,
+a 95 % confidence interval for the median in `real_input_slowdown_ci95`).
 Prints a summary and writes JSON with (at least) compile_s, step_time_s_median (synthetic),
 samples_per_s (global batch / median step time), the same for real input, min/max/p10/p90, FLOPs per
 step and achieved FLOP/s, MFU (achieved / the chip's peak for config.model.compute_dtype, from
@@ -129,6 +130,7 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
     per_round = [r - 1.0 for r in benchmarking.per_round_ratios(rounds["real"], rounds["synthetic"])]
     out["real_input_slowdown"] = float(np.median(per_round))
     out["real_input_slowdown_per_round"] = per_round
+    out["real_input_slowdown_ci95"] = benchmarking.median_interval(per_round)
   return out
 
 
@@ -151,9 +153,10 @@ def summary(r: dict) -> str:
                    f"{s['step_time_s_p10'] * 1e3:.1f}, p90 {s['step_time_s_p90'] * 1e3:.1f}), "
                    f"{s['samples_per_s']:.1f} samples/s")
   if "real_input_slowdown" in r:
-    per_round = r["real_input_slowdown_per_round"]
+    per_round, ci = r["real_input_slowdown_per_round"], r["real_input_slowdown_ci95"]
+    interval = "" if ci is None else f"; 95 % interval {ci['low'] * 100:+.1f}% to {ci['high'] * 100:+.1f}%"
     lines.append(f"real input vs synthetic: {r['real_input_slowdown'] * 100:+.1f}% (median of {len(per_round)} "
-                 f"rounds; per round {min(per_round) * 100:+.1f}% to {max(per_round) * 100:+.1f}%)")
+                 f"rounds; per round {min(per_round) * 100:+.1f}% to {max(per_round) * 100:+.1f}%{interval})")
   if r["flops_per_step"]:
     mfu = f", MFU {r['mfu'] * 100:.1f}%" if r["mfu"] else ""
     lines.append(f"{r['flops_per_step'] / 1e9:.2f} GFLOP/step (XLA), {r['flops_per_s'] / 1e9:.1f} GFLOP/s{mfu}")

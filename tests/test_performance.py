@@ -99,20 +99,21 @@ TINY_RING8 = ["--config=experiments/ring8.py", "--config.model.generator.hidden=
 
 def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
   out = tmp_path / "bench.json"
-  result = run_script("scripts/benchmark.py", *TINY_RING8, "--config.batch_size=32", "--steps=4", "--warmup=1",
+  result = run_script("scripts/benchmark.py", *TINY_RING8, "--config.batch_size=32", "--steps=18", "--warmup=1",
                       f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   r = json.loads(out.read_text())
   assert r["framework"] == "jax" and r["platform"] == "cpu" and r["batch_size"] == 32
-  assert r["steps"] == 4 and r["compile_s"] > 0 and r["flops_per_step"] > 0
+  assert r["steps"] == 18 and r["compile_s"] > 0 and r["flops_per_step"] > 0
   for name in ("synthetic_input", "real_input"):
     s = r[name]
     assert 0 < s["step_time_s_min"] <= s["step_time_s_median"] <= s["step_time_s_max"]
     assert s["samples_per_s"] == pytest.approx(32 / s["step_time_s_median"])
   assert r["step_time_s_median"] == r["synthetic_input"]["step_time_s_median"]
-  per_round = r["real_input_slowdown_per_round"]  # 4 steps in rounds of 3 calls: rounds of 3 and 1
-  assert len(per_round) == 2 and r["real_input_slowdown"] == pytest.approx(np.median(per_round))
-  assert min(per_round) <= r["real_input_slowdown"] <= max(per_round)
+  per_round = r["real_input_slowdown_per_round"]  # 18 steps in rounds of 3 calls
+  assert len(per_round) == 6 and r["real_input_slowdown"] == pytest.approx(np.median(per_round))
+  # 6 rounds: the 95 % interval for the median is [min, max], coverage 1 - 2 / 64
+  assert r["real_input_slowdown_ci95"] == {"low": min(per_round), "high": max(per_round), "coverage": 1 - 2 / 64}
   assert r["peak_host_memory_mb"] > 50 and r["mfu"] is None  # no known peak for a CPU
   assert "ms/step" in result.stdout
 
@@ -151,6 +152,19 @@ def test_per_round_ratios_pair_each_round_of_two_alternating_timings():
   assert benchmarking.per_round_ratios([[1.0, 2.0, 3.0], [9.0]], [[1.0], [3.0, 3.0]]) == [2.0, 3.0]
   with pytest.raises(ValueError):  # unequal numbers of rounds are a bug, not a shorter comparison
     benchmarking.per_round_ratios([[1.0]], [[1.0], [2.0]])
+
+
+def test_median_interval_takes_the_binomial_ranks_and_covers_the_median_that_often():
+  # n = 20: P(B <= 5) = (1 + 20 + 190 + 1140 + 4845 + 15504) / 2**20 = 21700 / 1048576 <= 0.025 < P(B <= 6),
+  # so the 95 % interval is [x_(6), x_(15)] with coverage 1 - 2 * 21700 / 2**20.
+  values = np.random.default_rng(0).permutation(np.arange(1.0, 21.0))
+  assert benchmarking.median_interval(values) == {"low": 6.0, "high": 15.0, "coverage": 1 - 2 * 21700 / 2**20}
+  assert benchmarking.median_interval(np.arange(10.0), confidence=0.9)["coverage"] == 1 - 2 * 11 / 1024
+  assert benchmarking.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # even [min, max] misses 1/16 > 5 %
+  # skewed samples whose median is 1: the interval holds it in the stated fraction of 4000 repetitions
+  samples = np.random.default_rng(1).lognormal(0.0, 0.5, size=(4000, 20))
+  covered = [(i := benchmarking.median_interval(s))["low"] <= 1.0 <= i["high"] for s in samples]
+  assert abs(np.mean(covered) - (1 - 2 * 21700 / 2**20)) < 0.012
 
 
 def test_resume_may_change_steps_per_call_when_it_divides_the_checkpoint_step(tmp_path):

@@ -17,7 +17,8 @@ way: PyTorch's OpenMP threads had to be told to sleep between its steps, and tha
 
 Prints and writes (JSON) each framework's step-time statistics, `speedup` = PyTorch's median / JAX's
 median, and the speedup of each round (`speedup_per_round`, PyTorch's round median / JAX's; its median is
-the figure drift cannot skew, its spread says how much the machine moved). Needs the optional PyTorch CPU
+the figure drift cannot skew, its spread says how much the machine moved; `speedup_per_round_median_ci95`
+is a distribution-free 95 % confidence interval for it, gan/benchmarking.py `median_interval`). Needs the optional PyTorch CPU
 build (pip install torch==2.13.0). Exits 1 if PyTorch is missing, a worker fails, or the two networks'
 parameter counts differ.
 """
@@ -102,6 +103,8 @@ def compare(args) -> dict:
   }
   result["speedup"] = result["pytorch"]["step_time_s_median"] / result["jax"]["step_time_s_median"]
   result["speedup_per_round"] = benchmarking.per_round_ratios(times["pytorch"], times["jax"])
+  result["speedup_per_round_median"] = float(np.median(result["speedup_per_round"]))
+  result["speedup_per_round_median_ci95"] = benchmarking.median_interval(result["speedup_per_round"])
   return result
 
 
@@ -118,9 +121,11 @@ def main(argv=None):
     s = result[name]
     print(f"{name:8s} median {s['step_time_s_median'] * 1e3:6.1f} ms/step (p10 {s['step_time_s_p10'] * 1e3:.1f}, "
           f"p90 {s['step_time_s_p90'] * 1e3:.1f}), {result['batch_size'] / s['step_time_s_median']:.1f} samples/s")
-  per_round = result["speedup_per_round"]
-  print(f"speedup (PyTorch median / JAX median): {result['speedup']:.3f}; per round: min "
-        f"{min(per_round):.2f}, median {np.median(per_round):.2f}, max {max(per_round):.2f}")
+  per_round, ci = result["speedup_per_round"], result["speedup_per_round_median_ci95"]
+  interval = "too few rounds for a 95 % interval" if ci is None else (
+      f"95 % interval of that median {ci['low']:.3f}-{ci['high']:.3f}")
+  print(f"speedup (PyTorch median / JAX median): {result['speedup']:.3f}; per round: min {min(per_round):.2f}, "
+        f"median {result['speedup_per_round_median']:.3f}, max {max(per_round):.2f}; {interval}")
   if args.output:
     json_io.write_json(args.output, result)
     print(f"wrote {args.output}")
