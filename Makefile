@@ -31,14 +31,15 @@ test: $(STAMP)
 # The DCGAN-32 benchmark: PyTorch eager (optional CPU build, installed into .venv on first use) and
 # JAX on the same network and machine; JSON + summary in $(BENCH_OUT), speedup = PyTorch / JAX step time;
 # vs_recorded = the JAX step time recorded in $(BENCH_OUT) before this run / now (< 1: a regression);
-# then both timed in alternation in one process (the ratio a drifting machine cannot skew).
+# then both timed in alternating rounds, each in its own worker process (the ratio a drifting machine
+# cannot skew, with a 95 % interval for its median).
 bench: $(STAMP)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) scripts/benchmark_pytorch.py --channels_last --output=$(BENCH_OUT)/bench_dcgan32_pytorch.json
 	$(PY) scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits \
 	  --baseline=$(BENCH_OUT)/bench_dcgan32_pytorch.json --recorded=$(BENCH_OUT)/bench_dcgan32_jax.json \
 	  --output=$(BENCH_OUT)/bench_dcgan32_jax.json
-	$(PY) scripts/benchmarks/compare_pytorch.py --rounds=20 --output=$(BENCH_OUT)/bench_dcgan32_interleaved.json
+	$(PY) scripts/benchmarks/compare_pytorch.py --rounds=40 --output=$(BENCH_OUT)/bench_dcgan32_interleaved.json
 
 clean-venv:
 	rm -rf $(VENV)
