@@ -36,7 +36,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) scripts/benchmark_pytorch.py --channels_last --output=$(BENCH_OUT)/bench_dcgan32_pytorch.json
-	$(PY) scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits \
+	$(PY) scripts/benchmark.py --config=experiments/bench_dcgan32.py:digits --steps=60 \
 	  --baseline=$(BENCH_OUT)/bench_dcgan32_pytorch.json --recorded=$(BENCH_OUT)/bench_dcgan32_jax.json \
 	  --output=$(BENCH_OUT)/bench_dcgan32_jax.json
 	$(PY) scripts/benchmarks/compare_pytorch.py --rounds=40 --output=$(BENCH_OUT)/bench_dcgan32_interleaved.json
