@@ -1,6 +1,6 @@
 """What the benchmark scripts share: step-time statistics, per-round ratios of two timings made in
-alternating rounds and a confidence interval for their median, worker processes that time steps on request, the machine's name, accelerators' peak
-FLOP/s (for MFU).
+alternating rounds and a confidence interval for their median, worker processes that time steps on
+request, the machine's name, accelerators' peak FLOP/s (for MFU).
 
 No JAX import, so scripts/benchmark_pytorch.py uses it too and both report the same keys.
 """
@@ -59,7 +59,6 @@ def step_time_stats(seconds_per_step) -> dict[str, float]:
   return {"step_time_s_median": float(np.median(t)), "step_time_s_min": float(t.min()),
           "step_time_s_max": float(t.max()), "step_time_s_p10": float(np.percentile(t, 10)),
           "step_time_s_p90": float(np.percentile(t, 90))}
-
 
 
 def per_round_ratios(numerator_rounds, denominator_rounds) -> list[float]:
