@@ -16,11 +16,11 @@ way: PyTorch's OpenMP threads had to be told to sleep between its steps, and tha
 18-38 % slower (2026-12-01), which flattered JAX in this script's earlier, single-process version.
 
 Prints and writes (JSON) each framework's step-time statistics, `speedup` = PyTorch's median / JAX's
-median, and the speedup of each round (`speedup_per_round`, PyTorch's round median / JAX's; its median is
-the figure drift cannot skew, its spread says how much the machine moved; `speedup_per_round_median_ci95`
-is a distribution-free 95 % confidence interval for it, gan/benchmarking.py `median_interval`). Needs the optional PyTorch CPU
-build (pip install torch==2.13.0). Exits 1 if PyTorch is missing, a worker fails, or the two networks'
-parameter counts differ.
+median, and the speedup of each round (`speedup_per_round`, PyTorch's round median / JAX's; its median,
+`speedup_per_round_median`, is the figure drift cannot skew, its spread says how much the machine moved;
+`speedup_per_round_median_ci95` is a distribution-free 95 % confidence interval for that median,
+gan/benchmarking.py `median_interval`). Needs the optional PyTorch CPU build (pip install torch==2.13.0).
+Exits 1 if PyTorch is missing, a worker fails, or the two networks' parameter counts differ.
 """
 from __future__ import annotations
 
