@@ -45,6 +45,7 @@ from absl import logging
 
 from gan import plotting, sampling
 from gan.data import builtin
+from gan.families.base import EvalResult
 from gan.json_io import write_json
 from gan.metrics import augmentation_score
 from gan.metrics import digits as digits_metrics
@@ -98,12 +99,6 @@ def primary_metric(config) -> tuple[str, str] | None:
   return (name, metric_directions(config)[name]) if name else None
 
 
-@dataclasses.dataclass
-class EvalResult:
-  metrics: dict[str, float]
-  protocol: dict
-
-
 @dataclasses.dataclass(frozen=True)
 class FeatureSuite:
   """Where the feature metrics run: metric prefix, feature net, reference images and their story."""
@@ -141,6 +136,14 @@ class Evaluator:
     self.suite = feature_suite(config, dataset)
     self.primary = primary_metric(config)
     self._reference = None
+
+  def evaluate_state(self, step: int, state, *, write_files: bool = True, raw: bool = False) -> EvalResult:
+    """`__call__` on the generator of a run's (logical, one-device) state that sampling uses: the EMA
+    generator when the config has EMA, unless `raw`."""
+    if raw:
+      return self(step, state.g_params, state.g_collections, generator="raw", write_files=write_files)
+    return self(step, sampling.sampling_params(self.config, state), state.g_collections,
+                generator=sampling.generator_name(self.config), write_files=write_files)
 
   @property
   def reference(self) -> suite.Reference:

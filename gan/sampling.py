@@ -7,7 +7,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from gan import checkpointing, factory
+from gan import checkpointing, families
 from gan.errors import UserError
 
 
@@ -53,7 +53,8 @@ def generator_name(config) -> str:
 
 
 def load_run(workdir: str, step: int | None = None, *, best: bool = False):
-  """`(config, meta, game, state)` of a saved run's checkpoint (default: the latest), on one device.
+  """`(config, meta, game, state)` of a saved run's checkpoint (default: the latest), on one device, for
+  any family (gan/families/): `game` is the family's, rebuilt from the config and `meta`.
 
   `best=True` reads WORKDIR/best/ (the checkpoint with the best primary metric) instead of
   WORKDIR/checkpoints/.
@@ -67,10 +68,9 @@ def load_run(workdir: str, step: int | None = None, *, best: bool = False):
                     f"saved steps: {sorted(ckpt.manager.all_steps())}")
   config_dict, meta = ckpt.read_config(step)
   config = ml_collections.ConfigDict(config_dict)
-  game = factory.build_game(config, example_shape=tuple(meta["example_shape"]),
-                            num_classes=meta["num_classes"])
-  template = jax.eval_shape(lambda: game.init(jax.random.PRNGKey(0),
-                                              np.zeros((config.batch_size, *meta["example_shape"]), np.float32)))
+  family = families.get(config)
+  game = family.game(config, meta)
+  template = family.abstract_state(config, game, meta)
   # Restore onto this process's first device, whatever device layout the run was saved from.
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   template = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device), template)

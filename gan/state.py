@@ -1,4 +1,9 @@
-"""GANState: everything a run needs to continue bit-exactly, in one pytree."""
+"""Train states: everything a run needs to continue bit-exactly, in one pytree.
+
+`GANState` is the image family's (one generator, one discriminator, EMA, ADA). Families built from
+named players (gan/families/) use `TrainState`: a `PlayerState` per player name, plus what the family
+keeps besides (CycleGAN's history pools, ...).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -28,3 +33,23 @@ class GANState:
   d_collections: PyTree
   rng: jax.Array
   augment_state: PyTree
+
+
+@flax.struct.dataclass
+class PlayerState:
+  """One player: its parameters, their optimizer state, and its module's other collections
+  (`batch_stats`, ...), which only the player's own update changes. A player may hold several
+  networks trained by one optimizer (CycleGAN's two generators: params `{"AtoB": ..., "BtoA": ...}`)."""
+  params: PyTree
+  opt_state: PyTree
+  collections: PyTree
+
+
+@flax.struct.dataclass
+class TrainState:
+  """A family's state: step count, its players by name, the RNG (a raw uint32 key split once per
+  step) and `extras`, the family's own state (a dict; empty when it has none)."""
+  step: jax.Array
+  players: dict[str, PlayerState]
+  rng: jax.Array
+  extras: dict

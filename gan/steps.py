@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from gan import augment, regularizers
+from gan import augment, players, regularizers
 from gan.models import conditioning
 from gan.state import GANState
 
@@ -67,23 +67,16 @@ class GANGame:
       y = jnp.zeros((num,), jnp.int32)
     return z, y
 
-  @staticmethod
-  def _local_rows(array, local_batch: int, axis_name):
-    """This device's rows of an array drawn for the whole global batch."""
-    if axis_name is None:
-      return array
-    return lax.dynamic_slice_in_dim(array, lax.axis_index(axis_name) * local_batch, local_batch)
-
   def _local_latents(self, key, local_batch: int, axis_name):
     """This device's rows of the global batch's latents."""
-    return tuple(self._local_rows(a, local_batch, axis_name)
+    return tuple(players.local_rows(a, local_batch, axis_name)
                  for a in self.sample_latents(key, self.batch_size))
 
   def _local_uniform(self, local_batch: int, axis_name) -> regularizers.Noise:
     """U[0, 1) noise per example, drawn for the global batch and sliced, for the D penalties."""
     def noise(key, example_shape):
       values = jax.random.uniform(key, (self.batch_size, *example_shape))
-      return self._local_rows(values, local_batch, axis_name)
+      return players.local_rows(values, local_batch, axis_name)
     return noise
 
   # ---------------------------------------------------------------- init
@@ -115,8 +108,7 @@ class GANGame:
   # ---------------------------------------------------------------- augmentation
   def _example_keys(self, key, local_batch: int, axis_name):
     """One key per example of the global batch (fold_in of its index), this device's rows."""
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(self.batch_size))
-    return self._local_rows(keys, local_batch, axis_name)
+    return players.example_keys(key, self.batch_size, local_batch, axis_name)
 
   def _augment(self, x, key, p, axis_name):
     """What D sees of `x`: DiffAugment, ADA with probability p, or x itself."""
@@ -134,9 +126,7 @@ class GANGame:
     """Accumulates r_t = E[sign D(real)] and, every `ada_interval` D updates, moves p (Karras et al. 2020)."""
     if self.augment != "ada":
       return augment_state
-    sign = augment.overfitting_heuristic(real_logits)
-    if axis_name is not None:
-      sign = lax.pmean(sign, axis_name)
+    sign = players.average_over_devices(augment.overfitting_heuristic(real_logits), axis_name)
     sign_sum, count = augment_state["sign_sum"] + sign, augment_state["count"] + 1
     due = count >= self.ada_interval
     p = jnp.where(due, augment.ada_update(augment_state["p"], sign_sum / count, target=self.ada_target,
@@ -146,26 +136,15 @@ class GANGame:
 
   # ---------------------------------------------------------------- players
   def _compute(self, tree):
-    """Mixed precision (Micikevicius et al. 2018): float leaves cast to `compute_dtype` for the forward
-    and backward passes; parameters, optimizer states and losses stay float32, and the casts' gradients
-    come back in float32."""
-    if self.compute_dtype == jnp.float32:
-      return tree
-    return jax.tree.map(lambda a: a.astype(self.compute_dtype) if jnp.issubdtype(a.dtype, jnp.floating)
-                        else a, tree)
-
-  @staticmethod
-  def _same_dtypes(new, old):
-    """`new` model collections (batch statistics, spectral-norm vectors) in `old`'s dtypes."""
-    return {k: jax.tree.map(lambda n, o: n.astype(o.dtype), v, old[k]) if k in old else v
-            for k, v in new.items()}
+    """Mixed precision: parameters, optimizer states and losses stay float32 (gan/players.py)."""
+    return players.to_compute(tree, self.compute_dtype)
 
   def _apply_generator(self, g_params, g_collections, z, y, *, train: bool):
     """G's float32 samples and, in train mode, its updated collections (BN uses batch statistics)."""
     variables = {"params": self._compute(g_params), **g_collections}
     if train:
       x, new = self.generator.apply(variables, self._compute(z), y, train=True, mutable=list(g_collections))
-      return x.astype(jnp.float32), self._same_dtypes(new, g_collections)
+      return x.astype(jnp.float32), players.same_dtypes(new, g_collections)
     return self.generator.apply(variables, self._compute(z), y, train=False).astype(jnp.float32), None
 
   def generate(self, g_params, g_collections, z, y, *, train: bool = False):
@@ -183,7 +162,7 @@ class GANGame:
       (class_logits,) = new.pop("intermediates")[conditioning.CLASS_LOGITS]
       class_loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(
           class_logits.astype(jnp.float32), y))
-    return logits.astype(jnp.float32), {**d_collections, **self._same_dtypes(new, d_collections)}, class_loss
+    return logits.astype(jnp.float32), {**d_collections, **players.same_dtypes(new, d_collections)}, class_loss
 
   def _d_update(self, state: GANState, real, real_y, key, d_step, axis_name):
     """One D update; `d_step` counts D updates over the run (for lazy regularization)."""
@@ -219,12 +198,11 @@ class GANGame:
 
     (_, (loss, terms, real_logits, fake_logits, collections)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(state.d_params)
-    if axis_name is not None:
-      grads = lax.pmean(grads, axis_name)
-    updates, opt_state = self.d_optimizer.update(grads, state.d_opt_state, state.d_params)
+    d_params, opt_state, grads = players.apply_gradients(self.d_optimizer, state.d_params, state.d_opt_state,
+                                                         grads, axis_name)
     metrics = {"d_loss": loss, **terms, "d_real_logit": jnp.mean(real_logits),
                "d_fake_logit": jnp.mean(fake_logits), "d_grad_norm": optax.tree.norm(grads)}
-    d_params = regularizers.clip_weights(optax.apply_updates(state.d_params, updates), self.d_weight_clip)
+    d_params = regularizers.clip_weights(d_params, self.d_weight_clip)
     state = state.replace(d_params=d_params, d_opt_state=opt_state, d_collections=collections,
                           augment_state=self._ada_adjust(state.augment_state, real_logits, axis_name))
     return state, metrics
@@ -252,10 +230,8 @@ class GANGame:
       return loss + sum(terms.values()), (loss, terms, {**state.g_collections, **new})
 
     (_, (loss, terms, collections)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
-    if axis_name is not None:
-      grads = lax.pmean(grads, axis_name)
-    updates, opt_state = self.g_optimizer.update(grads, state.g_opt_state, state.g_params)
-    g_params = optax.apply_updates(state.g_params, updates)
+    g_params, opt_state, grads = players.apply_gradients(self.g_optimizer, state.g_params, state.g_opt_state,
+                                                         grads, axis_name)
     state = state.replace(g_params=g_params, g_opt_state=opt_state, g_collections=collections)
     return state, {"g_loss": loss, **terms, "g_grad_norm": optax.tree.norm(grads)}
 
@@ -286,6 +262,4 @@ class GANGame:
     metrics = {**jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics), **g_metrics}
     if self.augment == "ada":
       metrics["augment_p"] = state.augment_state["p"]
-    if axis_name is not None:
-      metrics = lax.pmean(metrics, axis_name)
-    return state, metrics
+    return state, players.average_over_devices(metrics, axis_name)

@@ -15,11 +15,11 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from gan import checkpointing, config_validation, evaluation, factory, parallel, sampling
-from gan.data import Prefetcher, get_dataset
+from gan import checkpointing, config_validation, evaluation, families, parallel
+from gan.data import Prefetcher
 from gan.errors import UserError
+from gan.families.base import Family, first_update, real_batches  # noqa: F401  (the host batch layout)
 from gan.metric_logging import MetricLogger
-from gan.steps import GANGame
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint", "steps_per_call", "profile_steps")
@@ -100,26 +100,17 @@ def check_resumable(saved: dict, config: dict, directory: str) -> None:
                     "use a new --workdir or the same config")
 
 
-def real_batches(dataset, n_critic: int, steps_per_call: int = 1):
-  """Host batch of call `c` (train steps c*k ... c*k+k-1 for k = steps_per_call): the n_critic dataset
-  batches s*n_critic ... s*n_critic+n_critic-1 of each of those steps s, as (k, n_critic, local_batch, ...)."""
-  def make(call):
-    parts = [[dataset.get_batch(step * n_critic + i) for i in range(n_critic)]
-             for step in range(call * steps_per_call, (call + 1) * steps_per_call)]
-    return {k: np.stack([np.stack([p[k] for p in step]) for step in parts]) for k in parts[0][0]}
-  return make
-
-
 @dataclasses.dataclass(frozen=True)
 class Setup:
-  """What a run is built from: its data, its game, the device wrapper and the host batch of each call."""
+  """What a run is built from: its family, data, game, the device wrapper and the host batch of each call."""
+  family: Family
   dataset: Any
-  game: GANGame
+  game: Any  # the family's game: init(key, batch) and train_step(state, batch, *, axis_name)
   par: Any  # gan.parallel.JitParallel | PmapParallel
-  batches: Callable[[int], dict[str, np.ndarray]]  # call index -> host batch (see real_batches)
+  batches: Callable[[int], dict[str, np.ndarray]]  # call index -> host batch (gan/families/base.py)
 
   def initial_state(self, seed: int):
-    return self.game.init(jax.random.PRNGKey(seed), self.batches(0)["x"][0, 0])
+    return self.family.init_state(self.game, jax.random.PRNGKey(seed), first_update(self.batches(0)))
 
 
 def setup(config: ml_collections.ConfigDict, devices=None, *, cross_replica_bn: bool = True) -> Setup:
@@ -128,22 +119,20 @@ def setup(config: ml_collections.ConfigDict, devices=None, *, cross_replica_bn: 
   breaks device-count invariance: only tests use it, to show the default matters."""
   num_devices = len(devices) if devices is not None else jax.local_device_count()
   config_validation.validate(config, num_devices=num_devices, process_count=jax.process_count())
-  dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size,
-                        process_index=jax.process_index(), process_count=jax.process_count())
+  family = families.get(config)
+  dataset = family.dataset(config, process_index=jax.process_index(), process_count=jax.process_count())
   axis_name = parallel.PMAP_AXIS if config.parallelism == "pmap" and cross_replica_bn else None
-  game = factory.build_game(config, example_shape=dataset.example_shape,
-                            num_classes=dataset.num_classes, axis_name=axis_name)
+  game = family.game(config, family.meta(dataset), axis_name=axis_name)
   par = parallel.make(config.parallelism, game.train_step, devices, steps_per_call=config.steps_per_call)
-  return Setup(dataset, game, par, real_batches(dataset, config.n_critic, config.steps_per_call))
+  return Setup(family, dataset, game, par, family.batches(config, dataset))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
   run = setup(config)
-  dataset, game, par, k = run.dataset, run.game, run.par, config.steps_per_call
+  par, k = run.par, config.steps_per_call
   config_dict = config.to_dict()
-  meta = {"example_shape": list(dataset.example_shape), "num_classes": dataset.num_classes,
-          "kind": dataset.kind}
+  meta = run.family.meta(run.dataset)
 
   ckpt_dir = os.path.join(workdir, "checkpoints")
   if os.path.isdir(ckpt_dir):  # check before writing anything to the workdir
@@ -172,7 +161,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
 
   is_main = jax.process_index() == 0
   logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
-  evaluator = evaluation.Evaluator(config, game, dataset, workdir)
+  evaluator = run.family.evaluator(config, run.game, run.dataset, workdir)
   best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
   prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
   profiler = Profiler(os.path.join(workdir, "profile"), *config.profile_steps, enabled=is_main)
@@ -181,8 +170,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   def evaluate(step, state):
     # This process's copy of the (replicated) state, so evaluation also works on multi-host runs.
     logical = jax.tree.map(lambda x: x.addressable_data(0), par.get_state(state))
-    result = evaluator(step, sampling.sampling_params(config, logical), logical.g_collections,
-                       generator=sampling.generator_name(config), write_files=is_main)
+    result = evaluator.evaluate_state(step, logical, write_files=is_main)
     logger.write(step, {f"eval/{k}": v for k, v in result.metrics.items()})
     if is_main:
       evaluation.record_protocol(workdir, result.protocol)

@@ -1,4 +1,4 @@
-"""Evaluates a saved run's checkpoint: every metric that applies, with its protocol, to JSON.
+"""Evaluates a saved run's checkpoint (any GAN family): every metric that applies, with its protocol, to JSON.
 
   python scripts/evaluate.py --workdir=DIR [--checkpoint_step=N] [--num_samples=N] [--raw] [--best]
                              [--inception_weights=FILE.npz] [--augmentation_score]
@@ -42,27 +42,14 @@ def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bo
              inception_weights: str | None, augmentation_score: bool = False):
   """(path of the written JSON, its content) for the checkpoint of `workdir` at `step`."""
   import jax  # pylint: disable=g-import-not-at-top
-  from gan import evaluation, json_io, sampling  # pylint: disable=g-import-not-at-top
-  from gan.data import get_dataset  # pylint: disable=g-import-not-at-top
-  from gan.errors import UserError  # pylint: disable=g-import-not-at-top
-  from gan.metrics import suite  # pylint: disable=g-import-not-at-top
+  from gan import families, json_io, sampling  # pylint: disable=g-import-not-at-top
   config, _, game, state = sampling.load_run(workdir, step, best=best)
-  if inception_weights is not None:
-    config.eval.inception_weights = inception_weights
-  if augmentation_score:
-    if not (evaluation.suite_prefix(config) == "digits" and sampling.is_conditional(game)):
-      raise UserError("--augmentation_score needs a class-conditional generator trained on the digits")
-    with config.unlocked():
-      config.eval.augmentation_score = True
-  if evaluation.suite_prefix(config) and num_samples is not None and num_samples < suite.MIN_SAMPLES:
-    raise UserError(f"--num_samples={num_samples} must be >= {suite.MIN_SAMPLES} for this data")
-  dataset = get_dataset(config.data, seed=config.seed, batch_size=config.batch_size)
-  evaluator = evaluation.Evaluator(config, game, dataset, workdir, num_samples=num_samples)
+  family = families.get(config)
+  family.configure_evaluation(config, game, num_samples=num_samples, options={
+      "inception_weights": inception_weights, "augmentation_score": augmentation_score})
+  evaluator = family.evaluator(config, game, family.dataset(config), workdir, num_samples=num_samples)
   state = jax.device_get(state)
-  params, generator = ((state.g_params, "raw") if raw else
-                       (sampling.sampling_params(config, state), sampling.generator_name(config)))
-  result = evaluator(int(state.step), params, state.g_collections, generator=generator,
-                     write_files=False)
+  result = evaluator.evaluate_state(int(state.step), state, raw=raw, write_files=False)
   out = {"step": int(state.step), "metrics": result.metrics, "protocol": result.protocol}
   path = os.path.join(workdir, "eval", f"step_{int(state.step)}{'_raw' if raw else ''}.json")
   json_io.write_json(path, out)

@@ -1,13 +1,15 @@
-"""Writes samples of a trained run's generator to a .npy file.
+"""Writes samples of a trained run's generator to a .npy file, for any GAN family.
 
   python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S] [--best]
       [--label=K]
 
-Uses the latest checkpoint (or --checkpoint_step; --best: the best one, in DIR/best/) and the EMA
-generator when the run's config has EMA. --label=K (class-conditional generators): all N samples of
-class K.
-Output: float32 in data space, (N, 2) for 2D data or (N, H, W, C) in [-1, 1] for images. The noise
-comes from --seed alone, so the same checkpoint and seed always give the same samples.
+Uses the latest checkpoint (or --checkpoint_step; --best: the best one, in DIR/best/).
+Image family: the EMA generator when the run's config has EMA; --label=K (class-conditional
+generators): all N samples of class K; float32 in data space, (N, 2) for 2D data or (N, H, W, C) in
+[-1, 1] for images. Translation families (pix2pix, CycleGAN): the translations (N, H, W, C) of the
+first N held-out source images in the task's direction (scripts/translate.py writes sources, targets
+and labels beside them). The noise comes from --seed alone, so the same checkpoint and seed always
+give the same samples.
 """
 from __future__ import annotations
 
@@ -44,12 +46,12 @@ def main(argv):
     fail(f"--num_samples={FLAGS.num_samples} must be >= 1")
   logging.set_verbosity(logging.WARNING)  # orbax's INFO lines; an error stays one line
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from gan import sampling  # pylint: disable=g-import-not-at-top
+  from gan import families, sampling  # pylint: disable=g-import-not-at-top
   from gan.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
-    config, _, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step, best=FLAGS.best)
-    samples = sampling.generate(game, sampling.sampling_params(config, state), state.g_collections,
-                                FLAGS.num_samples, seed=FLAGS.seed, label=FLAGS.label)
+    config, meta, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step, best=FLAGS.best)
+    samples = families.get(config).sample(config, meta, game, state, FLAGS.num_samples, seed=FLAGS.seed,
+                                          label=FLAGS.label)
   except UserError as e:
     fail(str(e))
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
