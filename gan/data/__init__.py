@@ -39,6 +39,7 @@ class ArrayDataset:
   num_classes: int | None = None
   process_index: int = 0
   process_count: int = 1
+  stream: tuple[int, ...] = ()  # extra generator indices: independent orders of the same seed
 
   def __post_init__(self):
     if self.batch_size % self.process_count:
@@ -53,7 +54,7 @@ class ArrayDataset:
     if epoch not in self._epoch_cache:
       if len(self._epoch_cache) > 2:
         self._epoch_cache.pop(min(self._epoch_cache))
-      self._epoch_cache[epoch] = index_rng(self.seed, epoch).permutation(len(self.x))
+      self._epoch_cache[epoch] = index_rng(self.seed, *self.stream, epoch).permutation(len(self.x))
     return self._epoch_cache[epoch]
 
   def indices(self, index: int) -> np.ndarray:
