@@ -121,3 +121,131 @@ class ConvSame(nn.Module):
     bias = self.param("bias", self.bias_init, (self.features,))
     padding = tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size)  # XLA's "SAME"
     return conv_as_matmuls(x, kernel.astype(x.dtype), padding) + bias
+
+
+def normal_init(mean: float, stddev: float) -> nn.initializers.Initializer:
+  """N(mean, stddev^2): pix2pix/CycleGAN's `init_weights('normal', 0.02)` draws conv kernels from N(0, 0.02)
+  and batch-norm scales from N(1, 0.02) (junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py)."""
+  def init(key, shape, dtype=jnp.float32):
+    return mean + stddev * jax.random.normal(key, shape, dtype)
+  return init
+
+
+def torch_conv_transpose_padding(kernel_size: int, padding: int, output_padding: int = 0) -> tuple[int, int]:
+  """The (before, after) zero padding of the stride-dilated input that makes the stride-1 convolution of
+  `lax.conv_general_dilated(..., lhs_dilation=strides)` (kernel not flipped, as `nn.ConvTranspose` and
+  `lax.conv_transpose` keep it) compute PyTorch's ConvTranspose2d(kernel_size, stride, padding,
+  output_padding) with the spatially flipped kernel: k - 1 - p before, k - 1 - p + output_padding after
+  (PyTorch's ConvTranspose2d documentation; Dumoulin & Visin 2016, "A guide to convolution arithmetic",
+  Sec. 4.6)."""
+  if not 0 <= padding <= kernel_size - 1:
+    raise ValueError(f"padding {padding} outside [0, {kernel_size - 1}] for a {kernel_size}-tap kernel")
+  return kernel_size - 1 - padding, kernel_size - 1 - padding + output_padding
+
+
+def _stride2_phases(kernel_size: int, padding: tuple[int, int], size: int):
+  """For output phase p in (0, 1) of a stride-2 transposed conv along one axis: (first tap, input padding).
+
+  With the lhs-dilated definition y[o] = sum_a K[a] xd[o + a - before] (xd[2m] = x[m], zeros between and
+  outside), output o = 2m + p reads only the taps a = a0, a0 + 2, ... with a0 = (before - p) mod 2, at
+  input rows m + s + t (t = 0, 1, ...; s = (p + a0 - before) / 2): a stride-1 correlation of x with the
+  kernel slice K[a0::2] and padding (-s, M - size - 1 + n - (-s)) for M = out / 2 outputs and n taps.
+  """
+  before, after = padding
+  out = 2 * size - 1 + before + after - kernel_size + 1
+  if out % 2 or out <= 0:
+    raise ValueError(f"stride-2 transposed conv with padding {padding} and {kernel_size} taps gives {out} "
+                     f"outputs from {size}: the sub-pixel form needs an even positive output size")
+  phases = []
+  for p in (0, 1):
+    a0 = (before - p) % 2
+    taps = len(range(a0, kernel_size, 2))
+    lo = -((p + a0 - before) // 2)
+    phases.append((a0, (lo, out // 2 - size - 1 + taps - lo)))
+  return phases
+
+
+def conv_transpose_stride2(x, kernel, padding):
+  """`lax.conv_general_dilated(x, kernel, (1, 1), padding, lhs_dilation=(2, 2))` (NHWC, HWIO; what
+  `nn.ConvTranspose(strides=(2, 2), padding=padding)` computes for explicit `padding`
+  ((top, bottom), (left, right))), computed as four stride-1 phase convolutions interleaved
+  (sub-pixel, as `ConvTranspose4x4Stride2`; Shi et al. 2016), one per output phase (p, q) with the kernel
+  slice kernel[a0(p)::2, a0(q)::2] (`_stride2_phases`). For any kernel size >= 2 whose output size is
+  even along both axes: 4x4 with PyTorch padding 1, and 3x3 with padding 1 and output_padding 1.
+  XLA:CPU computes the kernel gradient of the lhs-dilated form very slowly; the phase convolutions'
+  gradients are ordinary stride-1 ones.
+  """
+  kh, kw = kernel.shape[:2]
+  if min(kh, kw) < 2:
+    raise ValueError(f"conv_transpose_stride2 needs kernels of at least 2x2, got {kh}x{kw}")
+  rows = _stride2_phases(kh, padding[0], x.shape[1])
+  cols = _stride2_phases(kw, padding[1], x.shape[2])
+  phase_rows = []
+  for a0, row_padding in rows:
+    phase_cols = [_conv(x, kernel[a0::2, b0::2].astype(x.dtype), (row_padding, col_padding))
+                  for b0, col_padding in cols]
+    phase_rows.append(jnp.stack(phase_cols, axis=3))  # (N, H', W', q, C)
+  n, h, w, c = phase_cols[0].shape
+  return jnp.stack(phase_rows, axis=2).reshape(n, 2 * h, 2 * w, c)  # (N, H', p, W', q, C) -> (N, 2H', 2W', C)
+
+
+class ConvTransposeStride2(nn.Module):
+  """PyTorch's `ConvTranspose2d(in, features, kernel_size, stride=2, padding, output_padding, bias=use_bias)`
+  up to a spatial flip of the kernel, computed sub-pixel by `conv_transpose_stride2`.
+
+  The parameter `kernel` (k, k, in, features) is stored as `nn.ConvTranspose` stores it (not flipped):
+  this layer equals `nn.ConvTranspose(features, (k, k), strides=(2, 2), padding=((b, a), (b, a)))` with
+  (b, a) = `torch_conv_transpose_padding(k, padding, output_padding)`, and a PyTorch weight W (in, out,
+  k, k) maps to kernel = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1). For k = 4, padding 1 the padding is
+  (2, 2), which is what `nn.ConvTranspose(features, (4, 4), (2, 2), "SAME")` and so
+  `ConvTranspose4x4Stride2` use: the same numbers, here with an optional bias (pix2pix's U-Net has none
+  before batch norm).
+  """
+  features: int
+  kernel_size: int = 4
+  padding: int = 1
+  output_padding: int = 0
+  use_bias: bool = True
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x):
+    k = self.kernel_size
+    kernel = self.param("kernel", self.kernel_init, (k, k, x.shape[-1], self.features))
+    pads = torch_conv_transpose_padding(k, self.padding, self.output_padding)
+    y = conv_transpose_stride2(x, kernel, (pads, pads))
+    if self.use_bias:
+      y = y + self.param("bias", self.bias_init, (self.features,))
+    return y
+
+
+def example_keys(module: nn.Module, stream: str, example_ids: jax.Array) -> jax.Array:
+  """(B,) keys, one per example: `module.make_rng(stream)` (the layer's own key: Flax folds in the module's
+  path and a per-module call count) folded with each example's index in the global batch.
+
+  A draw from an example's key depends on that example's id only, not on which other examples share its
+  device: the same numbers on 1, 2 or 4 devices, as long as every device gets the same `stream` key and
+  the global ids of its slice.
+  """
+  key = module.make_rng(stream)
+  return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.asarray(example_ids, jnp.uint32))
+
+
+class ExampleDropout(nn.Module):
+  """Inverted dropout as `torch.nn.Dropout(rate)` (Srivastava et al. 2014; kept values scaled by
+  1 / (1 - rate)), its mask drawn per example from `example_keys(self, "dropout", example_ids)`, so that
+  it does not depend on how the batch is split over devices. Identity when `deterministic` or rate 0."""
+  rate: float
+
+  @nn.compact
+  def __call__(self, x, example_ids, *, deterministic: bool = False):
+    if not 0.0 <= self.rate <= 1.0:
+      raise ValueError(f"dropout rate {self.rate} outside [0, 1]")
+    if deterministic or self.rate == 0.0:
+      return x
+    if self.rate == 1.0:
+      return jnp.zeros_like(x)
+    keys = example_keys(self, "dropout", example_ids)
+    keep = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - self.rate, x.shape[1:]))(keys)
+    return jnp.where(keep, x / (1.0 - self.rate), jnp.zeros((), x.dtype)).astype(x.dtype)
