@@ -3,7 +3,9 @@
 The classifier (`DigitsCNN`) is trained deterministically (fixed stratified 80/20 split of the 1,797
 digits bundled with scikit-learn, seed 0, fixed batch order) in a few seconds on a CPU and cached:
 in memory per process and on disk under `$GAN_CACHE_DIR` (default `~/.cache/jax_gan`), keyed by a
-hash of its recipe. Its held-out accuracy is reported with every result.
+hash of its recipe. Its held-out accuracy is reported with every result. The training loop
+(`train_classifier`, which takes the network as `module`) and the atomic on-disk cache
+(`cached_params`) also train the DomainCNN of gan/metrics/domain_classifier.py.
 
 Images use the convention of `gan.data.builtin.load_digits`: float (N, 8, 8, 1) in [-1, 1].
 
@@ -21,6 +23,7 @@ import functools
 import hashlib
 import json
 import os
+from typing import Any, Callable
 
 import flax.linen as nn
 import flax.serialization
@@ -72,15 +75,23 @@ def split_digits(seed: int = 0, train_fraction: float = 0.8):
   return x_train, y_train, x_test, y_test
 
 
-@functools.lru_cache(maxsize=4)
-def _optimizer_and_step(learning_rate: float, weight_decay: float):
-  """AdamW and its jitted train step, made once per setting so repeated trainings compile once."""
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@functools.lru_cache(maxsize=8)
+def _optimizer_and_step(module: nn.Module, learning_rate: float, weight_decay: float,
+                        cosine_decay_steps: int | None = None):
+  """AdamW and its jitted train step for `module` (a classifier returning (logits, features)), made
+  once per (module, setting) so that repeated trainings compile once. With `cosine_decay_steps` the
+  learning rate decays from `learning_rate` to 0 over that many steps (optax.cosine_decay_schedule)."""
+  if cosine_decay_steps is not None:
+    learning_rate = optax.cosine_decay_schedule(learning_rate, cosine_decay_steps)
   tx = optax.adamw(learning_rate, weight_decay=weight_decay)
 
   @jax.jit
   def step(params, opt_state, xb, yb):
     def loss_fn(p):
-      logits, _ = DigitsCNN().apply({"params": p}, xb)
+      logits, _ = module.apply({"params": p}, xb)
       return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
     grads = jax.grad(loss_fn)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
@@ -88,14 +99,24 @@ def _optimizer_and_step(learning_rate: float, weight_decay: float):
   return tx, step
 
 
-def train_classifier(x, y, recipe: Recipe = Recipe(), *, mix_with=None):
-  """Trains DigitsCNN on (x, y) with AdamW; batch `i` is drawn from a generator seeded by (seed, i).
+def train_classifier(x, y, recipe: Recipe = Recipe(), *, mix_with=None, module: nn.Module | None = None,
+                     lr_schedule: str = "constant"):
+  """Trains `module` (default DigitsCNN()) on (x, y) with AdamW; batch `i` is drawn from a generator
+  seeded by (seed, i).
 
+  `recipe`: a `Recipe` or any object with its training fields (seed, num_steps, batch_size,
+  learning_rate, weight_decay), e.g. `gan.metrics.domain_classifier.DomainRecipe`. `module` maps
+  images to (logits, features) and is initialised from PRNGKey(seed) on the shape of one image.
+  `lr_schedule`: "constant" (the DigitsCNN recipe) or "cosine" (decayed to 0 over num_steps).
   `mix_with=(x2, y2)`: half of every batch is drawn from (x2, y2) instead (data augmentation with a
   second source, gan/metrics/augmentation_score.py).
   """
-  params = DigitsCNN().init(jax.random.PRNGKey(recipe.seed), jnp.zeros((1, *x.shape[1:])))["params"]
-  tx, step = _optimizer_and_step(recipe.learning_rate, recipe.weight_decay)
+  if lr_schedule not in LR_SCHEDULES:
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+  module = DigitsCNN() if module is None else module
+  params = module.init(jax.random.PRNGKey(recipe.seed), jnp.zeros((1, *x.shape[1:])))["params"]
+  tx, step = _optimizer_and_step(module, recipe.learning_rate, recipe.weight_decay,
+                                 recipe.num_steps if lr_schedule == "cosine" else None)
   opt_state = tx.init(params)
 
   for i in range(recipe.num_steps):
@@ -109,6 +130,23 @@ def train_classifier(x, y, recipe: Recipe = Recipe(), *, mix_with=None):
       xb = np.concatenate([x[rows], mix_with[0][other]])
       yb = np.concatenate([y[rows], mix_with[1][other]])
     params, opt_state = step(params, opt_state, xb, yb)
+  return params
+
+
+def cached_params(path: str, train: Callable[[], Any]) -> Any:
+  """Parameters read from the msgpack file `path`, or `train()` (a pytree), saved there and returned.
+
+  Written to a temporary file and renamed (atomic): concurrent processes never read a partial file.
+  """
+  if os.path.exists(path):
+    with open(path, "rb") as f:
+      return flax.serialization.msgpack_restore(f.read())
+  params = jax.device_get(train())
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "wb") as f:
+    f.write(flax.serialization.msgpack_serialize(params))
+  os.replace(tmp, path)
   return params
 
 
@@ -156,18 +194,8 @@ def _cache_path(recipe: Recipe) -> str:
 @functools.lru_cache(maxsize=4)
 def get_classifier(recipe: Recipe = Recipe()) -> DigitsClassifier:
   """The classifier of `recipe`: loaded from the disk cache, or trained (seconds) and cached."""
-  path = _cache_path(recipe)
   x_train, y_train, x_test, y_test = split_digits(recipe.seed)
-  if os.path.exists(path):
-    with open(path, "rb") as f:
-      params = flax.serialization.msgpack_restore(f.read())
-  else:
-    params = jax.device_get(train_classifier(x_train, y_train, recipe))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-      f.write(flax.serialization.msgpack_serialize(params))
-    os.replace(tmp, path)  # atomic: concurrent processes never read a partial file
+  params = cached_params(_cache_path(recipe), lambda: train_classifier(x_train, y_train, recipe))
   classifier = DigitsClassifier(params, 0.0)
   classifier.held_out_accuracy = float((classifier.predict(x_test) == y_test).mean())
   return classifier
