@@ -25,24 +25,28 @@ SPECTRAL_COLLECTION = "spectral"
 def normalize(h, labels=None, *, kind: str, train: bool, axis_name: str | None,
               conditioning: str = "none", num_classes: int | None = None, condition=None,
               spectral_norm: bool = False, affine: bool = True,
-              scale_init: nn.initializers.Initializer = nn.initializers.ones):
+              scale_init: nn.initializers.Initializer = nn.initializers.ones, fast_variance: bool = True):
   """`h` normalized by `kind`. Called inside a parent's `nn.compact` method, so the layers are the
   parent's (auto-named BatchNorm_i, LayerNorm_i, ...): parameter names do not depend on this helper.
 
   `affine=False` drops the learned per-channel scale and bias (PyTorch's InstanceNorm2d default, which
   CycleGAN uses); `scale_init` initialises the scale (pix2pix/CycleGAN draw batch-norm scales from
-  N(1, 0.02): `gan.models.layers.normal_init`)."""
+  N(1, 0.02): `gan.models.layers.normal_init`). `fast_variance=False` (batch and instance norm) computes
+  the variance as E[(x - E[x])^2], as PyTorch does, rather than Flax's default E[x^2] - E[x]^2, which
+  cancels catastrophically when the mean is large against the spread: in a CycleGAN generator on
+  digits this made float32 gradients differ by 0.1 % between a batch and its halves (two-pass: 5e-6)."""
   if kind == "batch":
     return batch_norm(h, labels, train=train, axis_name=axis_name, conditioning=conditioning,
                       num_classes=num_classes, condition=condition, spectral_norm=spectral_norm,
-                      affine=affine, scale_init=scale_init)
+                      affine=affine, scale_init=scale_init, fast_variance=fast_variance)
   if kind == "layer":
     return nn.LayerNorm(epsilon=1e-5, reduction_axes=tuple(range(1, h.ndim)), feature_axes=-1,
                         use_scale=affine, use_bias=affine, scale_init=scale_init)(h)
   if kind == "instance":
     if h.ndim != 4:
       raise ValueError(f"instance norm needs NHWC activations, got shape {h.shape}")
-    return nn.InstanceNorm(epsilon=1e-5, use_scale=affine, use_bias=affine, scale_init=scale_init)(h)
+    return nn.InstanceNorm(epsilon=1e-5, use_scale=affine, use_bias=affine, scale_init=scale_init,
+                           use_fast_variance=fast_variance)(h)
   if kind == "none":
     return h
   raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
@@ -50,7 +54,8 @@ def normalize(h, labels=None, *, kind: str, train: bool, axis_name: str | None,
 
 def batch_norm(h, labels=None, *, train: bool, axis_name: str | None, conditioning: str = "none",
                num_classes: int | None = None, condition=None, spectral_norm: bool = False,
-               affine: bool = True, scale_init: nn.initializers.Initializer = nn.initializers.ones):
+               affine: bool = True, scale_init: nn.initializers.Initializer = nn.initializers.ones,
+               fast_variance: bool = True):
   """Batch norm, plain or class-conditional: BN without affine parameters, then (1 + gamma) * h + beta.
 
   - `cbn` (de Vries et al. 2017, Eq. 2): gamma, beta are rows y of per-layer class embeddings.
@@ -61,7 +66,8 @@ def batch_norm(h, labels=None, *, train: bool, axis_name: str | None, conditioni
   conditional = conditioning in ("cbn", "biggan")
   h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                    axis_name=axis_name if train else None, use_scale=affine and not conditional,
-                   use_bias=affine and not conditional, scale_init=scale_init)(h)
+                   use_bias=affine and not conditional, scale_init=scale_init,
+                   use_fast_variance=fast_variance)(h)
   if not conditional:
     return h
   features, zeros = h.shape[-1], nn.initializers.zeros

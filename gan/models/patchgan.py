@@ -75,7 +75,7 @@ class PatchGANDiscriminator(nn.Module):
 
     def norm_lrelu(h):
       h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name,
-                    affine=self.norm != "instance", scale_init=SCALE_INIT)
+                    affine=self.norm != "instance", scale_init=SCALE_INIT, fast_variance=False)
       return nn.leaky_relu(h, 0.2)
 
     def conv(h, features, size, stride, bias):

@@ -46,7 +46,7 @@ def reflection_pad(x, pad: int):
 
 def _norm(h, kind: str, train: bool, axis_name: str | None):
   return normalize(h, kind=kind, train=train, axis_name=axis_name, affine=kind != "instance",
-                   scale_init=SCALE_INIT)
+                   scale_init=SCALE_INIT, fast_variance=False)
 
 
 def _conv(features: int, size: int, *, stride: int = 1, padding: int = 0, use_bias: bool, name=None):

@@ -85,7 +85,8 @@ class UNetGenerator(nn.Module):
     use_bias = self.norm == "instance"
 
     def norm(h):
-      return normalize(h, kind=self.norm, train=train, axis_name=self.axis_name, scale_init=SCALE_INIT)
+      return normalize(h, kind=self.norm, train=train, axis_name=self.axis_name, scale_init=SCALE_INIT,
+                       fast_variance=False)
 
     def conv(h, i):
       return nn.Conv(inner[i], (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=use_bias,
