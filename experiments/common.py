@@ -118,3 +118,34 @@ def adam_players(config, g_lr, d_lr, b1, b2):
   config.optim.g.update(name="adam", lr=g_lr, b1=b1, b2=b2)
   config.optim.d.update(name="adam", lr=d_lr, b1=b1, b2=b2)
   return config
+
+
+def translation_config(family: str, task: str) -> ml_collections.ConfigDict:
+  """Keys shared by the image-to-image translation families (gan/families/translation.py): the task at
+  32x32x1, Adam(2e-4, b1 0.5) for both players with the learning rate constant for the first half of the
+  run and then decayed linearly to 0 (pix2pix's and CycleGAN's schedule), logging, evaluation and
+  checkpoint intervals. Each family's experiment adds its networks and loss weights."""
+  config = ml_collections.ConfigDict()
+  config.family = family
+  config.seed = 0
+  config.batch_size = 32  # global, over all devices and processes
+  config.num_train_steps = 2000
+  config.parallelism = "jit"
+  config.steps_per_call = 1
+  config.profile_steps = (0, 0)
+  config.loss = "non_saturating"
+  # name: the task (gan/data/translation.py); path: the MNIST IDX directory of digits2mnist / edges2mnist
+  config.data = ml_collections.ConfigDict(dict(name=task, image_size=32, channels=1, path=""))
+  config.model = ml_collections.ConfigDict(dict(compute_dtype="float32"))
+
+  def adam():
+    return dict(name="adam", lr=2e-4, b1=0.5, b2=0.999, schedule="constant_then_linear",
+                final_lr_fraction=0.0, decay_start_fraction=0.5)
+  config.optim = ml_collections.ConfigDict(dict(g=adam(), d=adam()))
+  config.log = ml_collections.ConfigDict(dict(every_steps=100))
+  # Evaluation: the first num_samples held-out images of each direction; grid_size of them pictured;
+  # primary_metric "" = <direction>_fd.
+  config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=8,
+                                               primary_metric=""))
+  config.checkpoint = ml_collections.ConfigDict(dict(every_steps=500, max_to_keep=3))
+  return config

@@ -14,9 +14,11 @@ COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def learning_rate(opt_config, num_steps: int):
-  """Constant, or decayed to `final_lr_fraction * lr` over the run (linearly or by a cosine)."""
+  """Constant, or decayed to `final_lr_fraction * lr` over the run (linearly, by a cosine, or linearly
+  after `decay_start_fraction` of the run: gan/schedules.py)."""
   return schedules.decayed(opt_config.lr, opt_config.get("schedule", "constant"),
-                           opt_config.get("final_lr_fraction", 0.0), num_steps)
+                           opt_config.get("final_lr_fraction", 0.0), num_steps,
+                           opt_config.get("decay_start_fraction", 0.5))
 
 
 def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:

@@ -20,6 +20,8 @@ DEFAULT = "image"
 # family name -> module defining `FAMILY`, imported on first use
 MODULES = {
     "image": "gan.families.image",  # noise -> data: DCGAN ... BigGAN, ADA (gan/steps.py)
+    "pix2pix": "gan.families.pix2pix",  # paired image-to-image translation (Isola et al. 2017)
+    "cyclegan": "gan.families.cyclegan",  # unpaired translation (Zhu et al. 2017)
 }
 NAMES = tuple(MODULES)
 

@@ -51,8 +51,14 @@ def first_update(call_batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 class Family(abc.ABC):
-  """A kind of GAN game. Subclasses set `name` and implement the abstract methods."""
+  """A kind of GAN game. Subclasses set the class attributes and implement the abstract methods.
+
+  `experiment`: the family's default experiment file; `smoke`: `--config.key=value` overrides (as a
+  dict) that shrink it to seconds per step on a CPU, used by the family test suite
+  (tests/test_families.py) and for quick checks."""
   name: str
+  experiment: str
+  smoke: dict[str, Any]
 
   @abc.abstractmethod
   def validate(self, config, *, num_devices: int, process_count: int) -> None:

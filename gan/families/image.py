@@ -33,6 +33,9 @@ def _op_list(config, key: str, known):
 
 class ImageFamily(Family):
   name = "image"
+  experiment = "experiments/ring8.py"
+  smoke = {"batch_size": 16, "model.generator.hidden": (16, 16), "model.discriminator.hidden": (16, 16),
+           "model.discriminator.pack": 1, "eval.num_samples": 200, "ema.start_step": 0}
 
   def validate(self, config, *, num_devices: int, process_count: int) -> None:
     for key in REQUIRED:

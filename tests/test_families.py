@@ -1,0 +1,114 @@
+"""What every registered GAN family gets from the shared core, checked for each of them (gan/families/):
+the same numbers under jit and pmap on 1, 2 and 4 devices, a SIGTERM that saves and a resume through the
+CLI that continues bit for bit, and experiment configs that lower to a step keeping the state's shapes.
+A new family is covered by being registered: it only provides its `experiment` and `smoke` overrides."""
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import ml_collections
+import pytest
+
+from gan import families
+from gan.train import setup as setup_run
+from tests.helpers import assert_trees_close, run_steps
+from tests.test_cli import ROOT, assert_bit_exact, env, final_state, read_jsonl
+
+FAMILIES = families.NAMES
+
+
+def experiment_module(family):
+  path = families.get(family).experiment
+  return importlib.import_module(os.path.splitext(path)[0].replace("/", "."))
+
+
+def smoke_config(family, **overrides):
+  """The family's experiment at its smoke size, plain SGD with constant learning rates: Adam's sign-like
+  first steps would amplify float reduction-order noise, and a constant rate lets num_train_steps change
+  on resume."""
+  config = experiment_module(family).get_config()
+  config.update_from_flattened_dict({**families.get(family).smoke, **overrides})
+  for player in ("g", "d"):
+    config.optim[player].update(name="sgd", lr=0.01, schedule="constant")
+  return config
+
+
+def cli_env():
+  """The CLI runs' environment with XLA's default optimization (not the tests' fast-compile flags): their
+  final evaluation may train a classifier (gan/metrics/domain_classifier.py), which unoptimized code
+  runs about 20 times slower."""
+  return {**env(), "XLA_FLAGS": ""}
+
+
+def cli_args(family, **overrides):
+  config = smoke_config(family, **overrides)
+  flat = {**families.get(family).smoke, **overrides, **{f"optim.{p}.{k}": config.optim[p][k]
+                                                         for p in ("g", "d") for k in ("name", "lr", "schedule")}}
+  return [f"--config={families.get(family).experiment}",
+          *[f"--config.{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in flat.items()]]
+
+
+def test_every_family_module_is_registered_and_named():
+  for name in FAMILIES:
+    family = families.get(name)
+    assert family.name == name and os.path.isfile(os.path.join(ROOT, family.experiment))
+    assert families.name_of(experiment_module(name).get_config()) == name
+  assert families.name_of(ml_collections.ConfigDict({"seed": 0})) == "image"  # configs without the key
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_jit_and_pmap_on_1_2_and_4_devices_match_one_device(family):
+  config = smoke_config(family)
+  ref_state, ref_history = run_steps(config, 2, mode="jit", devices=jax.devices()[:1])
+  for mode, n in (("pmap", 2), ("jit", 4), ("pmap", 4)):
+    state, history = run_steps(config, 2, mode=mode, devices=jax.devices()[:n])
+    for got, want in zip(history, ref_history):
+      assert_trees_close(got, want, rtol=2e-4, atol=2e-5)
+    assert_trees_close(state, ref_state)
+    assert int(state.step) == 2
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
+  interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
+  common = ["--config.log.every_steps=1", "--config.checkpoint.every_steps=1000"]
+  proc = subprocess.Popen([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={interrupted}",
+                           "--config.num_train_steps=1000000", "--config.eval.every_steps=1000000", *common],
+                          cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  jsonl = interrupted / "metrics.jsonl"
+  deadline = time.time() + 120
+  while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGTERM)
+  _, stderr = proc.communicate(timeout=120)
+  assert proc.returncode == 0 and "Received SIGTERM" in stderr, stderr[-3000:]
+  stopped_at = int(final_state(interrupted).step)
+  assert 2 <= stopped_at < 1000000
+  target = stopped_at + 3
+  for workdir in (interrupted, straight):  # the interrupted run resumes; the other goes straight there
+    result = subprocess.run([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={workdir}",
+                             f"--config.num_train_steps={target}", f"--config.eval.every_steps={target}", *common],
+                            cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+  assert_bit_exact(final_state(interrupted), final_state(straight))
+  assert int(final_state(straight).step) == target
+  evals = [r for r in read_jsonl(straight / "metrics.jsonl") if any(k.startswith("eval/") for k in r)]
+  assert [r["step"] for r in evals] == [target]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_experiment_configs_lower_a_step_that_keeps_the_state_shapes(family):
+  module = experiment_module(family)
+  tasks = [t for t in getattr(module, "TASKS", [None]) if t not in ("digits2mnist", "edges2mnist")]
+  for task in tasks:  # full size: traced and lowered, not compiled
+    config = module.get_config(task) if task else module.get_config()
+    run_ = setup_run(config)
+    state = jax.eval_shape(run_.initial_state, config.seed)
+    new_state, metrics = run_.par.lower(state, run_.par.put_batch(run_.batches(0))).out_info
+    shapes = lambda tree: jax.tree.map(lambda x: (x.shape, x.dtype), tree)  # noqa: E731
+    assert shapes(new_state) == shapes(state)
+    assert metrics and all(m.shape == () for m in metrics.values())
