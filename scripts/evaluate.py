@@ -74,8 +74,12 @@ def main(argv):
   except UserError as e:
     fail(str(e))
   protocol = out["protocol"]
-  print(f"step {out['step']}  generator {protocol['generator']}  {protocol['num_generated']} samples"
-        f"  reference: {protocol.get('reference', '-')}")
+  if "generator" in protocol:  # the image family: which generator, on how many samples, against what
+    print(f"step {out['step']}  generator {protocol['generator']}  {protocol['num_generated']} samples"
+          f"  reference: {protocol.get('reference', '-')}")
+  else:
+    print(f"step {out['step']}  " + "  ".join(f"{k}: {v}" for k, v in protocol.items() if isinstance(v, (str, int))
+                                             and k != "step"))
   width = max((len(k) for k in out["metrics"]), default=0)
   for name, value in sorted(out["metrics"].items()):
     print(f"  {name:<{width}}  {value:.6g}")

@@ -17,6 +17,7 @@ tasks) or source | translation | reconstruction (unpaired) for `eval.grid_size` 
 """
 from __future__ import annotations
 
+import abc
 import functools
 import os
 
@@ -106,9 +107,9 @@ class TranslationFamily(Family):
   """The shared half of a translation family; a subclass adds its networks, game and model keys."""
   paired_only = False  # pix2pix needs paired tasks
 
+  @abc.abstractmethod
   def validate_model(self, config, image_size: int) -> None:
     """The family's own keys (networks, loss weights)."""
-    raise NotImplementedError
 
   def validate(self, config, *, num_devices: int, process_count: int) -> None:
     del num_devices, process_count
@@ -145,9 +146,9 @@ class TranslationFamily(Family):
     labels = np.zeros((config.batch_size,), np.int32)
     return {"a": images, "b": images, "a_label": labels, "b_label": labels}
 
+  @abc.abstractmethod
   def directions(self, config) -> tuple[str, ...]:
     """The directions the family's game translates."""
-    raise NotImplementedError
 
   def metric_directions(self, config) -> dict[str, str]:
     paired = config.data.name in tasks.PAIRED_TASKS

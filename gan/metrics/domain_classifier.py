@@ -76,18 +76,11 @@ class DomainCNN(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class DomainRecipe:
-  """Everything that determines the trained classifier besides the data (its hash keys the cache)."""
-  seed: int = 0
+class DomainRecipe(digits.Recipe):
+  """Everything that determines the trained classifier besides the data (its hash keys the cache):
+  the digits classifier's recipe fields, 1,500 steps and a cosine-decayed learning rate."""
   num_steps: int = 1500
-  batch_size: int = 64
-  learning_rate: float = 1e-3
-  weight_decay: float = 1e-4
   lr_schedule: str = "cosine"  # "cosine" (to 0 over num_steps) or "constant"
-  version: int = 1  # bump when DomainCNN or the training code changes
-
-  def key(self) -> str:
-    return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
 @jax.jit

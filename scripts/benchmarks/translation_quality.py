@@ -1,0 +1,159 @@
+"""Quality of image-to-image translation (pix2pix, CycleGAN): trains each run of a suite through the real
+CLI (gan/sweep.py; a finished run is reused, a half-finished one resumed) and tabulates the final
+evaluation on held-out images (gan/families/translation.py), beside the identity map (no translation)
+as the floor.
+
+Usage:
+  python scripts/benchmarks/translation_quality.py --suite=SUITE [--seeds=0] [--mnist=DIR] \
+      [--workdir_root=/tmp/translation] [--output=table.md] [--config.key=value ...]
+
+Suites:
+- `pix2pix`: the paper's recipe on edges2digits. Bars: <= 15 minutes on this CPU, label preservation
+  >= 0.95.
+- `pix2pix_objective`: Isola et al. 2017, Table 1 on edges2digits and lowerhalf2digits: L1 alone
+  (gan_weight 0), cGAN alone (l1_weight 0), L1 + cGAN, and L1 + unconditional GAN.
+- `pix2pix_receptive_field`: Table 3: PatchGAN receptive fields 1 (PixelGAN), 16, 34 and 70 (the whole
+  32x32 image: ImageGAN) on edges2digits and lowerhalf2digits.
+- `cyclegan`: the paper's recipe on printed2handwritten. Bars: <= 20 minutes, label preservation >= 0.90
+  in both directions.
+- `cyclegan_ablation`: Zhu et al. 2017, Table 4 and Sec. 5.1.4 on printed2handwritten: without the
+  cycle loss (GAN alone), without the identity loss, without the history pool.
+- `mnist` (needs --mnist=DIR, the MNIST IDX files): CycleGAN on digits2mnist and edges2mnist, pix2pix on
+  edges2mnist (both directions).
+Columns: wall-clock (the CLI's, startup and compilation included) and, per direction, label
+preservation, FD in the target-domain classifier's features, L1 / PSNR / SSIM against the true target
+(paired tasks) and cycle L1 (CycleGAN). Identity rows score the source images themselves.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from gan import sweep  # noqa: E402
+from gan.errors import UserError  # noqa: E402
+
+PIX2PIX, CYCLEGAN = "experiments/pix2pix.py", "experiments/cyclegan.py"
+# suite -> [(row name, experiment:task, overrides)]
+SUITES = {
+    "pix2pix": [("pix2pix", f"{PIX2PIX}:edges2digits", [])],
+    "pix2pix_objective": [
+        (f"{name} {task}", f"{PIX2PIX}:{task}", overrides) for task in ("edges2digits", "lowerhalf2digits")
+        for name, overrides in (("L1", ["--config.gan_weight=0"]), ("cGAN", ["--config.l1_weight=0"]),
+                                ("L1+cGAN", []), ("L1+GAN", ["--config.model.discriminator.conditional=False"]))],
+    "pix2pix_receptive_field": [
+        (f"{rf}x{rf} {task}", f"{PIX2PIX}:{task}", [f"--config.model.discriminator.receptive_field={rf}"])
+        for task in ("edges2digits", "lowerhalf2digits") for rf in (1, 16, 34, 70)],
+    "cyclegan": [("cyclegan", f"{CYCLEGAN}:printed2handwritten", [])],
+    "cyclegan_ablation": [
+        (name, f"{CYCLEGAN}:printed2handwritten", overrides)
+        for name, overrides in (("CycleGAN", []), ("no cycle (GAN alone)", ["--config.cycle_weight=0"]),
+                                ("no identity", ["--config.identity_weight=0"]),
+                                ("no pool", ["--config.pool_size=0"]))],
+    "mnist": [("cyclegan digits2mnist", f"{CYCLEGAN}:digits2mnist", []),
+              ("cyclegan edges2mnist", f"{CYCLEGAN}:edges2mnist", []),
+              ("pix2pix edges2mnist AtoB", f"{PIX2PIX}:edges2mnist", []),
+              ("pix2pix edges2mnist BtoA", f"{PIX2PIX}:edges2mnist", ["--config.direction=BtoA"])],
+}
+BARS = {"pix2pix": (15 * 60, 0.95), "cyclegan": (20 * 60, 0.90)}  # (seconds, label preservation)
+METRICS = (("label pres.", "label_preservation", "{:.3f}"), ("FD", "fd", "{:.2f}"), ("L1", "l1", "{:.3f}"),
+           ("PSNR", "psnr", "{:.1f}"), ("SSIM", "ssim", "{:.3f}"), ("cycle L1", "cycle_l1", "{:.3f}"))
+
+
+class IdentityGame:
+  """The identity map as a translation game: the floor every translation should beat."""
+  directions = ("AtoB", "BtoA")
+
+  def translate(self, state, images, example_ids, key, *, direction):
+    del state, example_ids, key, direction
+    return images
+
+
+def identity_rows(config_path: str, overrides: list[str]) -> list[dict]:
+  """The metrics of the identity map on the config's task, one row per direction."""
+  from gan import families  # pylint: disable=g-import-not-at-top
+  config = sweep.load_config(config_path, overrides)
+  family = families.get(config)
+  evaluator = family.evaluator(config, IdentityGame(), family.dataset(config), "/tmp/unused")
+  metrics = evaluator.evaluate_state(0, None, write_files=False).metrics
+  return [{"name": f"identity {config.data.name}", "direction": d, "seed": "-", "step": 0, "wall_clock_s": None,
+           **{k[len(d) + 1:]: v for k, v in metrics.items() if k.startswith(d) and "cycle" not in k}}
+          for d in IdentityGame.directions]
+
+
+def run_rows(name: str, config_path: str, overrides: list[str], seeds: list[int], root: str) -> list[dict]:
+  """Trains (or resumes) the runs and returns one row per (seed, direction) with its final metrics."""
+  workdir = os.path.join(root, name.replace(" ", "_").replace("+", "_"))
+  runs = sweep.plan(config_path, [], seeds, overrides, workdir)
+  for run in runs:
+    if not sweep.is_finished(run):
+      sweep.execute(config_path, run.workdir, [*overrides, *run.overrides()])
+  rows = []
+  for row in sweep.collect(runs):
+    for direction in ("AtoB", "BtoA"):
+      prefix = f"eval/{direction}_"
+      values = {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix)}
+      if values:
+        rows.append({"name": name, "direction": direction, "seed": row["seed"], "step": row["step"],
+                     "wall_clock_s": row["wall_clock_s"], **values})
+  return rows
+
+
+def passes(suite: str, row: dict) -> str:
+  if suite not in BARS or row["seed"] == "-":
+    return ""
+  seconds, preservation = BARS[suite]
+  return "yes" if (row["wall_clock_s"] or 0) <= seconds and row["label_preservation"] >= preservation else "NO"
+
+
+def table(suite: str, rows: list[dict]) -> str:
+  shown = [m for m in METRICS if any(m[1] in r for r in rows)]
+  header = ["run", "direction", "seed", "steps", "wall-clock (s)", *(n for n, _, _ in shown),
+            *(["pass"] if suite in BARS else [])]
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for row in rows:
+    cells = [row["name"], row["direction"], str(row["seed"]), str(row["step"]),
+             "-" if row["wall_clock_s"] is None else f"{row['wall_clock_s']:.0f}",
+             *(fmt.format(row[key]) if key in row else "-" for _, key, fmt in shown),
+             *([passes(suite, row)] if suite in BARS else [])]
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def main(argv):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--suite", required=True, choices=sorted(SUITES))
+  parser.add_argument("--seeds", default="0")
+  parser.add_argument("--mnist", default="", help="MNIST IDX directory (suite mnist)")
+  parser.add_argument("--workdir_root", default="/tmp/translation")
+  parser.add_argument("--output", default=None)
+  args, extra = parser.parse_known_args(argv)
+  try:
+    if args.suite == "mnist" and not os.path.isdir(args.mnist):
+      raise UserError(f"--mnist={args.mnist!r}: the mnist suite needs the directory of the MNIST IDX files")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    mnist = [f"--config.data.path={os.path.abspath(args.mnist)}"] if args.suite == "mnist" else []
+    rows, floors = [], {}
+    for name, config_path, overrides in SUITES[args.suite]:
+      overrides = [*mnist, *overrides, *extra]
+      task = config_path.split(":")[1]
+      if task not in floors:
+        floors[task] = identity_rows(config_path, [*mnist, *extra])
+        rows += floors[task]
+      rows += run_rows(name, config_path, overrides, seeds, os.path.join(args.workdir_root, args.suite))
+      print(table(args.suite, rows[-2:]).splitlines()[-1], flush=True)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  text = table(args.suite, rows)
+  print(text)
+  if args.output:
+    with open(args.output, "w") as f:
+      f.write(text + "\n")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))
