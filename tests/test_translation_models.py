@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gan.models import normalization
-from gan.models.layers import (ConvTranspose4x4Stride2, ConvTransposeStride2, ExampleDropout, example_keys,
+from gan.models.layers import (ConvFromPatches, ConvTranspose4x4Stride2, ConvTransposeStride2, ExampleDropout, example_keys,
                                torch_conv_transpose_padding)
 from gan.models.patchgan import (RECEPTIVE_FIELDS, PatchGANDiscriminator, n_layers_for, output_size,
                                  receptive_field)
@@ -265,6 +265,21 @@ def test_unet_under_pmap_equals_the_global_batch():
 
 
 # ---------------------------------------------------------------- PatchGAN
+
+
+@pytest.mark.parametrize("kernel,padding,size", [(4, ((1, 1), (1, 1)), 4), (3, ((0, 2), (1, 0)), 5), (1, ((0, 0), (0, 0)), 3)])
+def test_conv_from_patches_is_nn_conv(kernel, padding, size):
+  """Outputs and both gradients equal nn.Conv's with the same parameters (a wrong patch order or offset
+  would not)."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size + 1, 3))
+  ours, ref = ConvFromPatches(5, (kernel, kernel), padding), nn.Conv(5, (kernel, kernel), padding=padding)
+  params = ref.init(jax.random.PRNGKey(1), x)
+  params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), params)
+  assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(1), x)) == jax.tree.map(jnp.shape, params)
+  np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
+  loss = lambda m: lambda p, x: jnp.sum(jnp.sin(m.apply(p, x)))  # noqa: E731
+  for got, want in zip(jax.grad(loss(ours), argnums=(0, 1))(params, x), jax.grad(loss(ref), argnums=(0, 1))(params, x)):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), got, want)
 
 
 def test_receptive_field_closed_form():

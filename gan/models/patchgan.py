@@ -25,9 +25,11 @@ pix2pix's caller concatenates (input, output) on channels before D; CycleGAN's D
 """
 from __future__ import annotations
 
+import itertools
+
 import flax.linen as nn
 
-from gan.models.layers import normal_init
+from gan.models.layers import ConvFromPatches, normal_init
 from gan.models.normalization import normalize
 
 RECEPTIVE_FIELDS = (1, 16, 34, 70, 142, 286)  # 1 = PixelGAN; else n_layers = 1..5 of NLayerDiscriminator
@@ -78,10 +80,15 @@ class PatchGANDiscriminator(nn.Module):
                     affine=self.norm != "instance", scale_init=SCALE_INIT, fast_variance=False)
       return nn.leaky_relu(h, 0.2)
 
+    convs = itertools.count()
+
     def conv(h, features, size, stride, bias):
-      pad = 1 if size == 4 else 0
-      return nn.Conv(features, (size, size), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
-                     use_bias=bias, kernel_init=KERNEL_INIT)(h)
+      pad = ((1, 1), (1, 1)) if size == 4 else ((0, 0), (0, 0))
+      name = f"Conv_{next(convs)}"
+      if stride == 1 and size > 1:  # == nn.Conv, faster on CPU (gan/models/layers.py)
+        return ConvFromPatches(features, (size, size), pad, use_bias=bias, kernel_init=KERNEL_INIT, name=name)(h)
+      return nn.Conv(features, (size, size), strides=(stride, stride), padding=pad, use_bias=bias,
+                     kernel_init=KERNEL_INIT, name=name)(h)
 
     if n_layers == 0:  # PixelDiscriminator
       h = nn.leaky_relu(conv(x, self.width, 1, 1, True), 0.2)
