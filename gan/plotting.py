@@ -65,6 +65,32 @@ def save_image_grid(images: np.ndarray, path: str, ncols: int | None = None,
   return path
 
 
+def save_titled_grids(panels: list[tuple[str, np.ndarray]], path: str, ncols: int = 4, upscale: int = 2) -> str:
+  """Write a PNG of image grids stacked vertically, each under its title: `panels` = [(title, images
+  (N, H, W, C) in [-1, 1])], each tiled `ncols` to a row (`image_grid`, each pixel shown `upscale` x
+  `upscale`), at one screen pixel per grid pixel."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  grids = [image_grid(images, ncols=ncols, upscale=upscale, padding=4) for _, images in panels]
+  dpi, title_px = 100, 30
+  width = max(g.shape[1] for g in grids)
+  height = sum(g.shape[0] + title_px for g in grids)
+  fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+  FigureCanvasAgg(fig)
+  top = 1.0
+  for (title, _), grid in zip(panels, grids):
+    h = grid.shape[0] / height
+    ax = fig.add_axes((0, top - title_px / height - h, grid.shape[1] / width, h))
+    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255,
+              interpolation="nearest")
+    ax.set_axis_off()
+    fig.text(0.01, top - 4 / height, title, ha="left", va="top", fontsize=12)
+    top -= (grid.shape[0] + title_px) / height
+  _ensure_parent(path)
+  fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+  return path
+
+
 def save_scatter(samples: np.ndarray, path: str, centers: np.ndarray | None = None,
                  title: str | None = None, lim: float | None = None) -> str:
   """Write a scatter plot of 2D `samples` (N, 2) as a PNG; `centers` (K, 2) drawn as red crosses.

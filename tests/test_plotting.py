@@ -4,7 +4,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from gan.plotting import image_grid, save_image_grid, save_scatter
+from gan.plotting import image_grid, save_image_grid, save_scatter, save_titled_grids
 
 
 def _open(path):
@@ -75,3 +75,14 @@ def test_scatter_writes_png(tmp_path):
   img = _open(path)
   assert img.format == "PNG" and img.size[0] > 100 and img.size[1] > 100
   assert save_scatter(np.zeros((0, 2)), str(tmp_path / "empty.png")) == str(tmp_path / "empty.png")
+
+
+def test_titled_grids_stack_each_grid_under_its_title(tmp_path):
+  first, second = np.ones((3, 8, 8, 1), np.float32), -np.ones((5, 8, 8, 1), np.float32)
+  path = save_titled_grids([("white", first), ("black", second)], str(tmp_path / "t.png"), ncols=4, upscale=2)
+  img = np.asarray(_open(path).convert("L"))
+  grids = [image_grid(x, ncols=4, upscale=2, padding=4) for x in (first, second)]
+  assert img.shape == (sum(g.shape[0] + 30 for g in grids), max(g.shape[1] for g in grids))
+  assert img[30 + 4:30 + 20, 4:20].min() == 255  # the first grid's first (white) image, below its title
+  assert img[30 + grids[0].shape[0] + 30 + 4:, 4:20].max() == 0  # the second grid's black images
+  assert img[:30].min() < 128 and img[:30].max() == 255  # a title: dark text on white

@@ -1,6 +1,7 @@
 """scripts/translate.py (and sample.py / evaluate.py on translation runs): the file's contents against
 in-process translations of the held-out data, determinism, the user's own images, and one-line errors."""
 import json
+import os
 import subprocess
 import sys
 
@@ -172,3 +173,23 @@ def test_bad_translation_config_through_the_cli_is_one_line_exit_2_and_no_workdi
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_translation_benchmark_table_bars_and_bad_arguments(capsys):
+  sys.path.insert(0, os.path.join(ROOT, "scripts", "benchmarks"))
+  import translation_quality as tq  # pylint: disable=g-import-not-at-top
+  rows = [{"name": "identity edges2digits", "direction": "AtoB", "seed": "-", "step": 0, "wall_clock_s": None,
+           "label_preservation": 0.433, "fd": 1333.4},
+          {"name": "pix2pix", "direction": "AtoB", "seed": 0, "step": 2000, "wall_clock_s": 341.0,
+           "label_preservation": 0.975, "fd": 3.4, "l1": 0.074},
+          {"name": "pix2pix", "direction": "AtoB", "seed": 1, "step": 2000, "wall_clock_s": 901.0,
+           "label_preservation": 0.99, "fd": 3.0, "l1": 0.07}]
+  lines = tq.table("pix2pix", rows).splitlines()
+  assert lines[0] == "| run | direction | seed | steps | wall-clock (s) | label pres. | FD | L1 | pass |"
+  assert lines[2] == "| identity edges2digits | AtoB | - | 0 | - | 0.433 | 1333.40 | - |  |"
+  assert lines[3].endswith("| 341 | 0.975 | 3.40 | 0.074 | yes |")
+  assert lines[4].endswith("| NO |")  # over the 15-minute bar
+  assert tq.main(["--suite=pix2pix", "--shard=2/2"]) == 2 and tq.main(["--suite=mnist", "--mnist=/nope"]) == 2
+  assert capsys.readouterr().err.splitlines() == [
+      "error: --shard='2/2': expected I/N with 0 <= I < N, e.g. 0/2",
+      "error: --mnist='/nope': the mnist suite needs the directory of the MNIST IDX files"]

@@ -82,12 +82,11 @@ def translate(game, state, direction: str, images: np.ndarray, *, seed: int) -> 
   return np.concatenate(parts).astype(np.float32)
 
 
-def triplet_grid(columns: list[np.ndarray], path: str, per_row: int = 4) -> str:
-  """A PNG of image groups: group i is `columns[0][i] | columns[1][i] | ...` side by side (e.g. source |
-  translation | target) with a grey line between them, `per_row` groups per row, each image shown 2x."""
-  groups = [np.concatenate([np.pad(img, ((0, 0), (0, 1), (0, 0)), constant_values=0.0) for img in group],
-                           axis=1)[:, :-1] for group in zip(*columns)]
-  return plotting.save_image_grid(np.stack(groups), path, ncols=per_row, upscale=2, padding=6)
+def side_by_side(columns: list[np.ndarray]) -> np.ndarray:
+  """Image groups: group i is `columns[0][i] | columns[1][i] | ...` side by side with a grey line
+  between them (e.g. source | translation | target), as (N, H, k W + k - 1, C) images."""
+  return np.stack([np.concatenate([np.pad(img, ((0, 0), (0, 1), (0, 0)), constant_values=0.0) for img in group],
+                                  axis=1)[:, :-1] for group in zip(*columns)])
 
 
 def validate_patchgan(config, image_size: int, norms) -> None:
@@ -171,6 +170,11 @@ class TranslationFamily(Family):
     return translate(game, state, game.directions[0], source.test[:num], seed=seed)
 
 
+def grid_third(data: tasks.TranslationData) -> str:
+  """What the sample grid shows after source | translation: the true target, or the round trip."""
+  return "target" if data.paired else "reconstruction"
+
+
 class TranslationEvaluator:
   """Scores a translation game's held-out translations (module docstring); `primary` ranks the best
   checkpoint (`eval.primary_metric`, default `<first direction>_fd`)."""
@@ -197,7 +201,7 @@ class TranslationEvaluator:
     from gan.metrics import translation as metrics_lib  # pylint: disable=g-import-not-at-top
     if raw:
       raise UserError("--raw does not apply to a translation run: its generators have no EMA")
-    seed, metrics, rows = self.config.seed, {}, []
+    seed, metrics, panels = self.config.seed, {}, []
     protocol = {"step": int(step), "task": self.data.task, "noise_seed": seed, "directions": {}}
     for direction in self.game.directions:
       source, target = source_and_target(self.data, direction)
@@ -216,10 +220,10 @@ class TranslationEvaluator:
       protocol["directions"][direction] = {"source": source.name, "target": target.name, **details}
       shown = min(self.config.eval.grid_size, n)
       third = extra["target"][:shown] if self.data.paired else extra["reconstructed"][:shown]
-      rows.append((sources[:shown], translated[:shown], third))
+      panels.append((f"{source.name} → {target.name}: source | translation | {grid_third(self.data)}",
+                     side_by_side([sources[:shown], translated[:shown], third])))
     protocol["primary_metric"] = list(self.primary)
-    protocol["grid"] = "source | translation | " + ("target" if self.data.paired else "reconstruction")
+    protocol["grid"] = f"source | translation | {grid_third(self.data)}"
     if write_files:
-      stacked = [np.concatenate(parts) for parts in zip(*rows)]
-      triplet_grid(stacked, os.path.join(self.samples_dir, f"step_{step:07d}.png"))
+      plotting.save_titled_grids(panels, os.path.join(self.samples_dir, f"step_{step:07d}.png"))
     return EvalResult(metrics, protocol)
