@@ -28,6 +28,6 @@ def get_config(task="printed2handwritten"):
   config.pool_size = 50  # generated images kept per discriminator; 0: no history
   config.model.generator = dict(width=16, num_blocks=6, norm="instance")
   config.model.discriminator = dict(receptive_field=70, width=16, norm="instance")
-  config.num_train_steps = 2000
-  config.eval.every_steps = 500
+  config.num_train_steps = 4000
+  config.eval.every_steps = 1000
   return config
