@@ -189,6 +189,12 @@ def test_translation_benchmark_table_bars_and_bad_arguments(capsys):
   assert lines[2] == "| identity edges2digits | AtoB | - | 0 | - | 0.433 | 1333.40 | - |  |"
   assert lines[3].endswith("| 341 | 0.975 | 3.40 | 0.074 | yes |")
   assert lines[4].endswith("| NO |")  # over the 15-minute bar
+  # the same run in two suites shares one workdir; the MNIST path is not part of its name
+  assert tq.run_workdir("/r", "experiments/pix2pix.py:edges2mnist", ["--config.data.path=/m/x",
+                                                                      "--config.direction=BtoA"]) == \
+      "/r/pix2pix_edges2mnist/direction=BtoA"
+  headline, rf70 = tq.SUITES["pix2pix"][0], tq.SUITES["pix2pix_receptive_field"][0]
+  assert tq.run_workdir("/r", *headline[1:]) == tq.run_workdir("/r", *rf70[1:]) == "/r/pix2pix_edges2digits/default"
   assert tq.main(["--suite=pix2pix", "--shard=2/2"]) == 2 and tq.main(["--suite=mnist", "--mnist=/nope"]) == 2
   assert capsys.readouterr().err.splitlines() == [
       "error: --shard='2/2': expected I/N with 0 <= I < N, e.g. 0/2",

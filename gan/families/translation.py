@@ -26,22 +26,21 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan import config_validation as cv
-from gan import losses, plotting
+from gan import factory, losses, plotting
 from gan.data import translation as tasks
 from gan.errors import UserError
 from gan.families.base import EvalResult, Family
 from gan.metrics import suite
+from gan.metrics import translation as metrics_lib
 from gan.models import patchgan
 
-DIRECTIONS = ("AtoB", "BtoA")
+DIRECTIONS = metrics_lib.TRANSLATION_DIRECTIONS  # ("AtoB", "BtoA")
 # The translation families' `loss` -> its scale in gan/losses.py that makes it the reference code's
 # GANLoss: "vanilla" (pix2pix) is BCE-with-logits = non_saturating; "lsgan" (CycleGAN) is MSE against 1
 # and 0, twice least_squares (whose terms carry a 1/2).
 GAN_LOSS_SCALES = {"non_saturating": 1.0, "least_squares": 2.0}
 TRANSLATE_CHUNK = 500  # images per compiled translation call (the last chunk is zero-padded)
-METRIC_NAMES = ("label_preservation", "fd", "l1", "psnr", "ssim", "cycle_l1")
-METRIC_DIRECTIONS = {"label_preservation": "max", "fd": "min", "l1": "min", "psnr": "max", "ssim": "max",
-                     "cycle_l1": "min"}
+PAIRED_METRICS = ("l1", "psnr", "ssim")  # against the true target
 
 
 def adversarial_losses(name: str):
@@ -101,7 +100,6 @@ def validate_patchgan(config, image_size: int, norms) -> None:
   cv.choice(config, f"{key}.norm", norms)
 
 
-
 class TranslationFamily(Family):
   """The shared half of a translation family; a subclass adds its networks, game and model keys."""
   paired_only = False  # pix2pix needs paired tasks
@@ -124,7 +122,7 @@ class TranslationFamily(Family):
       cv.fail("data.path", config.data.path, f"the directory of the MNIST IDX files for {config.data.name} "
               f"({', '.join(tasks.MNIST_FILES)})")
     cv.choice(config, "loss", tuple(GAN_LOSS_SCALES))
-    cv.choice(config, "model.compute_dtype", ("float32", "bfloat16"))
+    cv.choice(config, "model.compute_dtype", tuple(factory.COMPUTE_DTYPES))
     for player in ("g", "d"):
       cv.optimizer(config, player)
     cv.int_at_least(config, "eval.num_samples", suite.MIN_SAMPLES)
@@ -152,8 +150,8 @@ class TranslationFamily(Family):
   def metric_directions(self, config) -> dict[str, str]:
     paired = config.data.name in tasks.PAIRED_TASKS
     both = len(self.directions(config)) == 2
-    names = [n for n in METRIC_NAMES if (n not in ("l1", "psnr", "ssim") or paired) and (n != "cycle_l1" or both)]
-    return {f"{d}_{n}": METRIC_DIRECTIONS[n] for d in self.directions(config) for n in names}
+    names = [n for n in metrics_lib.DIRECTIONS if (n not in PAIRED_METRICS or paired) and (n != "cycle_l1" or both)]
+    return {f"{d}_{n}": metrics_lib.DIRECTIONS[n] for d in self.directions(config) for n in names}
 
   def evaluator(self, config, game, dataset, workdir: str, *, num_samples: int | None = None):
     return TranslationEvaluator(config, game, dataset.data, workdir, num_samples=num_samples)
@@ -198,7 +196,6 @@ class TranslationEvaluator:
     return self._classifiers[domain.name]
 
   def evaluate_state(self, step: int, state, *, write_files: bool = True, raw: bool = False) -> EvalResult:
-    from gan.metrics import translation as metrics_lib  # pylint: disable=g-import-not-at-top
     if raw:
       raise UserError("--raw does not apply to a translation run: its generators have no EMA")
     seed, metrics, panels = self.config.seed, {}, []
