@@ -3,8 +3,8 @@
 G: z(128) -> 4x4x512 -> transposed convs to 256, 128, 64 channels -> 3x3 conv -> tanh; D: strided convs
 64, 128, 256 with BN and LeakyReLU(0.2) -> linear; Adam 2e-4 (beta1 0.5), batch 64, non-saturating
 loss, 100k G steps, EMA generator. Needs the prepared TFDS `cifar10`
-(`tfds build cifar10 --data_dir=DIR`, then `--config.data.data_dir=DIR`); no copy exists on this
-workplace, so no result is measured here yet (FID needs the evaluation suite, a later issue).
+(`tfds build cifar10 --data_dir=DIR`, then `--config.data.data_dir=DIR`); no result is measured
+here yet (it needs the data and FID Inception weights).
 """
 from experiments import common
 

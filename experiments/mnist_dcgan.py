@@ -3,7 +3,7 @@ standard power-of-two DCGAN (G: 4x4x512 -> 3 transposed convs -> 32x32x1; D mirr
 
 Hyper-parameters are the paper's (Adam 2e-4, beta1 0.5, batch 64, non-saturating loss) with an EMA
 generator. Needs the prepared TFDS `mnist` (`tfds build mnist --data_dir=DIR`, then
-`--config.data.data_dir=DIR`); this workplace has no copy, so no result is measured here yet.
+`--config.data.data_dir=DIR`); no result is measured here yet.
 """
 from experiments import common
 

@@ -10,8 +10,9 @@ CPU-sized: widths 32 (the paper's 64), batch 32 (the paper's 1-10), instance nor
 norm computes at batch size 1, train mode, as its test script also runs it).
 `--config=experiments/pix2pix.py:TASK`, TASK = edges2digits (default), lowerhalf2digits (both built in)
 or edges2mnist (`--config.data.path=MNIST_DIR`, the IDX files).
-Measured results: README (Translation) and docs/translation.md, by
-  python scripts/benchmarks/translation_quality.py --experiment=pix2pix
+Measured results: README ("Image-to-image translation") and docs/translation.md, by
+  python scripts/benchmarks/translation_quality.py --suite=SUITE
+SUITE = pix2pix, pix2pix_objective, pix2pix_objective_lowerhalf, pix2pix_receptive_field or mnist.
 """
 from experiments import common
 

@@ -52,7 +52,7 @@ def run_steps(config, num_steps, *, mode="jit", devices=None, cross_replica_bn=T
   history = []
   for call in range(num_steps // config.steps_per_call):
     state, metrics = run.par.step(state, run.par.put_batch(run.batches(call)))
-    history.append(jax.device_get(metrics))  # blocks: keeps one step in flight (shared/DESIGN.md)
+    history.append(jax.device_get(metrics))  # blocks: keeps one step in flight, as the training loop does
   return jax.device_get(run.par.get_state(state)), history
 
 

@@ -79,7 +79,7 @@ class ConvTranspose4x4Stride2(nn.Module):
   Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution Using an Efficient Sub-Pixel CNN").
   Same parameters (`kernel` (4, 4, in, out), `bias`), same initialisation and same outputs as
   `nn.ConvTranspose`, so checkpoints are interchangeable; it avoids XLA:CPU's very slow weight gradient
-  for lhs-dilated convolutions (shared/DESIGN.md).
+  for lhs-dilated convolutions (seconds per step at 32x32).
   """
   features: int
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
