@@ -13,17 +13,19 @@ call without it trains nothing that is finished and tabulates everything.
 Suites:
 - `pix2pix`: the paper's recipe on edges2digits. Bars: <= 15 minutes on this CPU, label preservation
   >= 0.95.
-- `pix2pix_objective`: Isola et al. 2017, Table 1 on edges2digits and lowerhalf2digits: L1 alone
-  (gan_weight 0), cGAN alone (l1_weight 0), L1 + cGAN, and L1 + unconditional GAN.
-- `pix2pix_receptive_field`: Table 3: PatchGAN receptive fields 1 (PixelGAN), 16, 34 (the whole 32x32
-  image: ImageGAN) and 70 (the paper's, also the whole image here) on edges2digits.
+- `pix2pix_objective`: Isola et al. 2017, Table 1 on edges2digits: L1 alone (gan_weight 0), cGAN
+  alone (l1_weight 0), L1 + cGAN, and L1 + unconditional GAN (D sees the output alone).
+- `pix2pix_objective_lowerhalf`: L1 alone against L1 + cGAN on lowerhalf2digits, where the input does
+  not determine the output.
+- `pix2pix_receptive_field`: Table 3 on edges2digits: PatchGAN receptive fields 1 (PixelGAN), 16 and 70
+  (the paper's; at 32x32 it sees the whole image, the ImageGAN).
 - `cyclegan`: the paper's recipe on printed2handwritten. Bars: <= 20 minutes, label preservation >= 0.90
   in both directions.
-- `cyclegan_ablation`: Zhu et al. 2017, Table 4 and Sec. 5.1.4 on printed2handwritten: without the
-  cycle loss (GAN alone), without the identity loss, without the history pool; and the PatchGAN's
-  receptive field (70x70 is the whole 32x32 image; 34 and 16 are local patches).
-- `mnist` (needs --mnist=DIR, the MNIST IDX files): CycleGAN on digits2mnist and edges2mnist, pix2pix on
-  edges2mnist (both directions).
+- `cyclegan_ablation`: Zhu et al. 2017, Table 4 and Sec. 5.1.4 on printed2handwritten, 2,000 steps
+  each (half the default): the full objective, without the cycle loss (GAN alone), without the
+  identity loss, without the history pool.
+- `mnist` (needs --mnist=DIR, the MNIST IDX files): pix2pix on edges2mnist (both directions, one run
+  each), CycleGAN on digits2mnist.
 Columns: wall-clock (the CLI's, startup and compilation included) and, per direction, label
 preservation, FD in the target-domain classifier's features, L1 / PSNR / SSIM against the true target
 (paired tasks) and cycle L1 (CycleGAN). Identity rows score the source images themselves.
@@ -49,10 +51,10 @@ SUITES = {
     "pix2pix": [("pix2pix", f"{PIX2PIX}:edges2digits", [])],
     "pix2pix_objective": [(name, f"{PIX2PIX}:edges2digits", overrides) for name, overrides in OBJECTIVES],
     "pix2pix_objective_lowerhalf": [(name, f"{PIX2PIX}:lowerhalf2digits", overrides)
-                                    for name, overrides in OBJECTIVES],
+                                    for name, overrides in OBJECTIVES if name in ("L1", "L1+cGAN")],
     "pix2pix_receptive_field": [
         (f"{rf}x{rf} D", f"{PIX2PIX}:edges2digits", [] if rf == 70 else
-         [f"--config.model.discriminator.receptive_field={rf}"]) for rf in (70, 1, 16, 34)],
+         [f"--config.model.discriminator.receptive_field={rf}"]) for rf in (70, 1, 16)],
     "cyclegan": [("cyclegan", f"{CYCLEGAN}:printed2handwritten", [])],
     "cyclegan_ablation": [
         (name, f"{CYCLEGAN}:printed2handwritten", [*ABLATION_STEPS, *overrides])
@@ -162,8 +164,9 @@ def main(argv):
       if task not in floors:
         floors[task] = identity_rows(config_path, [*mnist, *extra])
         rows += floors[task]
-      rows += run_rows(name, config_path, overrides, seeds, args.workdir_root)
-      print(table(args.suite, rows[-2:]).splitlines()[-1], flush=True)
+      new_rows = run_rows(name, config_path, overrides, seeds, args.workdir_root)
+      rows += new_rows
+      print("\n".join(table(args.suite, new_rows).splitlines()[2:]), flush=True)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
