@@ -66,9 +66,14 @@ def test_jit_and_pmap_on_1_2_and_4_devices_match_one_device(family):
   ref_state, ref_history = run_steps(config, 2, mode="jit", devices=jax.devices()[:1])
   for mode, n in (("pmap", 2), ("jit", 4), ("pmap", 4)):
     state, history = run_steps(config, 2, mode=mode, devices=jax.devices()[:n])
+    # Tolerances: a conv followed by instance norm (CycleGAN) has a gradient that is a difference of
+    # nearly equal sums, so another summation order over devices moves it by up to ~6e-4 relative (the
+    # losses agree to ~1e-6); after two SGD steps (lr 0.01) parameters differ by up to ~1e-4 on this CPU.
+    # Still tight enough for wiring errors: without the gradients' average over devices the second
+    # step's losses move by ~1 % under pmap.
     for got, want in zip(history, ref_history):
-      assert_trees_close(got, want, rtol=2e-4, atol=2e-5)
-    assert_trees_close(state, ref_state)
+      assert_trees_close(got, want, rtol=2e-3, atol=2e-5)
+    assert_trees_close(state, ref_state, rtol=1e-4, atol=3e-4)
     assert int(state.step) == 2
 
 
