@@ -170,7 +170,8 @@ def main(argv):
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  text = table(args.suite, rows)
+  trained = {r["direction"] for r in rows if r["seed"] != "-"}
+  text = table(args.suite, [r for r in rows if r["direction"] in trained])  # floors of trained directions
   print(text)
   if args.output:
     with open(args.output, "w") as f:
