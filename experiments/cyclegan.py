@@ -9,7 +9,8 @@ CPU-sized: widths 16 (the paper's 64), 6 blocks, batch 16 (the paper's 1).
 `--config=experiments/cyclegan.py:TASK`, TASK = printed2handwritten (default, built in), digits2mnist
 or edges2mnist (`--config.data.path=MNIST_DIR`, the IDX files).
 Measured results: README ("Image-to-image translation") and docs/translation.md, by
-  python scripts/benchmarks/translation_quality.py --suite=SUITE   (SUITE = cyclegan, cyclegan_ablation, mnist)
+  python scripts/benchmarks/translation_quality.py --suite=SUITE
+SUITE = cyclegan, cyclegan_ablation or mnist.
 """
 from experiments import common
 
