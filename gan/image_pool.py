@@ -24,8 +24,10 @@ from gan import players
 
 
 def init(size: int, example_shape) -> dict:
-  """An empty pool for `size` images of `example_shape`."""
-  return {"images": jnp.zeros((size, *example_shape), jnp.float32), "count": jnp.zeros((), jnp.int32)}
+  """An empty pool for `size` images of `example_shape`; size 0 (no history) holds only its count, since
+  orbax cannot checkpoint a zero-size array."""
+  count = {"count": jnp.zeros((), jnp.int32)}
+  return {"images": jnp.zeros((size, *example_shape), jnp.float32), **count} if size else count
 
 
 def _query_one(pool, image_and_key):
@@ -45,7 +47,7 @@ def _query_one(pool, image_and_key):
 def query(pool: dict, images, key, global_batch: int, axis_name: str | None):
   """`(images for D, new pool)`: this device's rows `images` (of a global batch of `global_batch`)
   passed through the pool in global order, with randomness from `key` folded with each global index."""
-  if pool["images"].shape[0] == 0:
+  if "images" not in pool:  # size 0
     return images, pool
   everyone = players.gather_batch(images, axis_name)
   keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(global_batch))
