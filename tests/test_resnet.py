@@ -47,6 +47,23 @@ def test_sngan_32_widths_follow_the_paper():
   assert count(d_params) == (3_584 + 147_584 + 512) + (295_168 + 16_512) + 2 * 295_168 + 129
 
 
+def test_sngan_64_discriminator_downsamples_in_all_five_blocks():
+  """pfnet-research/sngan_projection, dis_models/snresnet_64.py: OptimizedBlock(3, ch), then Blocks to
+  2ch, 4ch, 8ch, 16ch, all with downsample=True: block outputs 32x32xch, 16x16x2ch, 8x8x4ch, 4x4x8ch,
+  2x2x16ch. Each block's output is read as the input of a self-attention block placed at its resolution."""
+  width, x = 4, jnp.zeros((2, 64, 64, 3))
+  reference = {r: (2, r, r, m * width) for r, m in [(32, 1), (16, 2), (8, 4), (4, 8), (2, 16)]}
+  ours = {}
+  for resolution in reference:
+    d = resnet.ResNetDiscriminator(width=width, attention_resolution=resolution)
+    variables = jax.eval_shape(lambda d=d: d.init(KEY, x, train=False))
+    _, state = jax.eval_shape(lambda v, d=d: d.apply(v, x, train=False, capture_intermediates=True,
+                                                     mutable=["intermediates"]), variables)
+    if "SelfAttention_0" in state["intermediates"]:
+      ours[resolution] = state["intermediates"]["SelfAttention_0"]["__call__"][0].shape
+  assert ours == reference
+
+
 def test_self_attention_is_identity_at_init_and_matches_a_direct_computation():
   x = jax.random.normal(KEY, (2, 4, 4, 16))
   block = resnet.SelfAttention()
@@ -89,16 +106,16 @@ def test_biggan_hierarchical_latent_and_shared_embedding():
     np.testing.assert_array_equal(condition, jnp.concatenate([table[labels], z[:, 4 + 2 * i:6 + 2 * i]], 1))
 
 
-def test_biggan_generator_is_plain_bn_at_init_and_conditional_after():
+def test_biggan_generator_is_conditional_from_init_with_orthogonal_cbn_maps():
+  """BigGAN-PyTorch initialises ccbn's gain and bias linears orthogonally (BigGAN.py init_weights,
+  G_init='ortho'), so G's output depends on the class from the start (not plain BN at init)."""
   g = resnet.ResNetGenerator(resolution=8, channels=1, width=4, conditioning="biggan", num_classes=10,
                              spectral_norm=True, shared_embedding_dim=6)
   z = jnp.tile(jax.random.normal(KEY, (1, 8)), (2, 1))
   labels = jnp.array([1, 2])
   variables = g.init(KEY, z, labels, train=False)
-  out = g.apply(variables, z, labels, train=False)
-  np.testing.assert_allclose(out[0], out[1], atol=1e-6)  # zero-initialised gains: labels not used yet
-  params = dict(variables["params"])
   for name in ("Dense_1", "Dense_2", "Dense_3", "Dense_4"):  # the cBN gain and bias maps of the block
-    params[name] = {"kernel": jax.random.normal(jax.random.PRNGKey(1), params[name]["kernel"].shape)}
-  out = g.apply({**variables, "params": params}, z, labels, train=False)
+    kernel = np.asarray(variables["params"][name]["kernel"], np.float64)  # (6 + 4, C): all singular values 1
+    np.testing.assert_allclose(np.linalg.svd(kernel, compute_uv=False), 1.0, rtol=1e-5)
+  out = g.apply(variables, z, labels, train=False)
   assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4

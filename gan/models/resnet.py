@@ -10,6 +10,9 @@ for 64x64 and 128x128 in Miyato & Koyama 2018, "cGANs with Projection Discrimina
 Widths are multiples of `width` (ch) per resolution (`architecture`): the papers' tables for 32
 (G 4ch everywhere = 256; D 2ch = 128, down-sampling in the first two blocks), 64 and 128 (G 16ch
 halving to ch, D ch doubling to 16ch), and the same doubling rule for any other power of two >= 8.
+D's down-sampling follows the authors' code (pfnet-research/sngan_projection, dis_models/): at 64 all
+five blocks down-sample, to 2x2 (snresnet_64.py); at 128 (snresnet_128.py), 256 (snresnet_256.py) and
+the other resolutions every block but the last, which stays at 4x4.
 `attention_resolution` > 0 inserts the self-attention block of Zhang et al. 2019, "Self-Attention
 GANs", Sec. 3 (query/key 1x1 convs to C/8, value to C/2, key and value 2x2 max-pooled as in their and
 BigGAN's code, output 1x1 conv scaled by gamma initialised at 0) after the block that reaches it.
@@ -30,7 +33,7 @@ from gan.models.normalization import normalize, weight_layer
 # resolution -> (G block output multipliers, D block output multipliers, D blocks that down-sample)
 PAPER_ARCHITECTURES = {
     32: ((4, 4, 4), (2, 2, 2, 2), (True, True, False, False)),
-    64: ((8, 4, 2, 1), (1, 2, 4, 8, 16), (True, True, True, True, False)),
+    64: ((8, 4, 2, 1), (1, 2, 4, 8, 16), (True, True, True, True, True)),
     128: ((16, 8, 4, 2, 1), (1, 2, 4, 8, 16, 16), (True, True, True, True, True, False)),
 }
 
