@@ -7,7 +7,8 @@ reduction order) for any number of devices:
 - `"jit"`: the state is replicated and the batch sharded along a 1D mesh axis `"data"` of all devices
   (`NamedSharding`); XLA partitions the global-batch computation and inserts the reductions.
 - `"pmap"`: the step runs per device on its slice with `axis_name="batch"`, averaging gradients,
-  metrics and batch-norm statistics with `lax.pmean`; the state carries a leading device axis.
+  metrics, batch-norm statistics and the losses' batch means with `lax.pmean`; the state carries a
+  leading device axis.
 
 One call runs `steps_per_call` train steps (`lax.scan` over them when > 1), so dispatch and host
 syncs are paid once per call; a call's batch is `(steps_per_call, n_critic, local_batch, ...)` and its

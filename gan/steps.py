@@ -2,14 +2,15 @@
 
 `GANGame.train_step(state, batch, axis_name=None)` is a plain function of arrays. With
 `axis_name=None` it computes on the global batch and `jax.jit` may shard it over devices; with an
-axis name (under `jax.pmap`) it sees its device's slice and averages gradients, metrics and batch
-statistics over the axis. Noise is drawn for the whole global batch from one key and sliced per device,
+axis name (under `jax.pmap`) it sees its device's slice and averages gradients, metrics, batch
+statistics and the losses' batch means (gan/losses.py `batch_mean`; gan/regularizers.py `dragan`'s std)
+over the axis. Noise is drawn for the whole global batch from one key and sliced per device,
 so the numbers do not depend on the number of devices.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from gan import augment, players, regularizers
+from gan import augment, losses, players, regularizers
 from gan.models import conditioning
 from gan.state import GANState
 
@@ -28,8 +29,8 @@ class GANGame:
   discriminator: nn.Module
   g_optimizer: optax.GradientTransformation
   d_optimizer: optax.GradientTransformation
-  d_loss_fn: Callable[[jax.Array, jax.Array], jax.Array]
-  g_loss_fn: Callable[[jax.Array, jax.Array], jax.Array]
+  d_loss_fn: losses.LossFn  # (real_logits, fake_logits, axis_name) -> the global batch's loss
+  g_loss_fn: losses.LossFn
   z_dim: int
   batch_size: int  # global
   n_critic: int = 1
@@ -193,7 +194,7 @@ class GANGame:
           noise=self._local_uniform(real.shape[0], axis_name), axis_name=axis_name)
       terms.update({f"d_penalty_{p.name}": p(inputs, jax.random.fold_in(penalty_key, i), d_step)
                     for i, p in enumerate(self.d_penalties)})
-      loss = self.d_loss_fn(real_logits, fake_logits)
+      loss = self.d_loss_fn(real_logits, fake_logits, axis_name=axis_name)
       return loss + sum(terms.values()), (loss, terms, real_logits, fake_logits, collections)
 
     (_, (loss, terms, real_logits, fake_logits, collections)), grads = jax.value_and_grad(
@@ -221,7 +222,7 @@ class GANGame:
       fake, new = self._apply_generator(g_params, state.g_collections, z, y, train=True)
       fake = self._augment(fake, aug_key, state.augment_state["p"], axis_name)
       fake_logits, _, class_loss = self._discriminate(state.d_params, state.d_collections, fake, y)
-      loss = self.g_loss_fn(real_logits, fake_logits)
+      loss = self.g_loss_fn(real_logits, fake_logits, axis_name=axis_name)
       terms = {}  # added to the adversarial loss, reported one by one
       if self.acgan_weight:  # Odena et al. 2017, Eq. 3: G maximises log P(class | fake) too
         terms["g_acgan_loss"] = self.acgan_weight * class_loss

@@ -51,6 +51,19 @@ def test_values_match_hand_computation(name):
 
 
 @pytest.mark.parametrize("name", sorted(HAND))
+def test_each_device_computes_the_global_batch_loss(name):
+  """Under pmap with `axis_name` every E[.] is over the global batch: one example per device gives the
+  hand values of the two-example batch (the RaGAN losses are nonlinear in E[D(real)] and E[D(fake)])."""
+  d_fn, g_fn = losses.get(name)
+
+  def both(real, fake):
+    return d_fn(real, fake, axis_name="batch"), g_fn(real, fake, axis_name="batch")
+  d_values, g_values = jax.pmap(both, axis_name="batch", devices=jax.devices()[:2])(R[:, None], F[:, None])
+  np.testing.assert_allclose(np.asarray(d_values), [HAND[name][0]] * 2, rtol=1e-6)
+  np.testing.assert_allclose(np.asarray(g_values), [HAND[name][1]] * 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(HAND))
 def test_finite_values_and_gradients_at_extreme_logits(name):
   d_fn, g_fn = losses.get(name)
   r = jnp.array([1e4, -1e4, 80.0, -80.0])

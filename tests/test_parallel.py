@@ -3,6 +3,7 @@ import jax
 import numpy as np
 import pytest
 
+from gan import losses
 from tests.helpers import assert_trees_close, run_steps, sgd, tiny_digits_config, tiny_ring_config
 
 
@@ -46,3 +47,19 @@ def test_mlp_jit_equals_pmap_on_four_devices():
   _, pmap_history = run_steps(tiny_ring_config(), 3, mode="pmap", devices=jax.devices()[:4])
   for got, want in zip(pmap_history, jit_history):
     assert_trees_close(got, want)
+
+
+@pytest.mark.parametrize("loss", sorted(losses.G_USES_REAL_LOGITS))
+def test_relativistic_losses_match_single_device_jit(loss):
+  """RaGAN's E[D(real)] and E[D(fake)] are the global batch's: the losses are nonlinear in them, so
+  means over each device's slice would make pmap differ from jit on one device (jit on several devices
+  computes on the global batch by construction)."""
+  ref_state, ref_history = run_steps(sgd(tiny_ring_config(loss=loss)), 3, mode="jit",
+                                     devices=jax.devices()[:1])
+  for num_devices in (2, 4):
+    state, history = run_steps(sgd(tiny_ring_config(loss=loss)), 3, mode="pmap",
+                               devices=jax.devices()[:num_devices])
+    for got, want in zip(history, ref_history):
+      assert_trees_close(got, want, rtol=2e-4, atol=2e-5)
+    assert_trees_close(state.g_params, ref_state.g_params)
+    assert_trees_close(state.d_params, ref_state.d_params)
