@@ -8,9 +8,15 @@ multiplied by k, the lazy regularization of Karras et al. 2020, "StyleGAN2", Sec
 - `wgan_gp`: lambda * E_xhat[(||grad D(xhat)|| - 1)^2], xhat = eps x_real + (1 - eps) x_fake,
   eps ~ U[0, 1] per example (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Eq. 3);
   `one_sided` uses max(0, ||grad|| - 1)^2 (their Appendix / Petzka et al. 2018).
-- `dragan`: lambda * E[(||grad D(x + delta)|| - 1)^2], delta = c * std(x_real) * u, u ~ U[0, 1]
-  elementwise (Kodali et al. 2017, "On Convergence and Stability of GANs", Eq. 2 and their code's
-  perturbation with c = `perturbation` = 0.5).
+- `dragan`: lambda * E[(||grad D(x_hat)|| - 1)^2] at x_hat = x + alpha (x_p - x) between a real x and
+  its perturbation x_p = x + c * std(x_real) * u, alpha ~ U[0, 1] per example, u ~ U[0, 1] elementwise
+  (Kodali et al. 2017, "On Convergence and Stability of GANs", Eq. 2, as their code computes it:
+  kodalinaveen3/DRAGAN, DRAGAN.ipynb, `get_perturbed_batch` and the `interpolates` of the gradient
+  penalty; c = `perturbation` = 0.5).
+R1/R2 use the squared norm as it is (Mescheder et al.'s code: LMescheder/GAN_stability,
+gan_training/train.py, `compute_grad2`); the unit-norm penalties take its square root with a gradient of
+0 where the norm is 0 (`safe_sqrt`), so an example whose input gradient vanishes (a ReLU D with every
+unit off) adds nothing to D's parameter gradient instead of making it NaN.
 Discriminator weight clipping (`weight_clip.value` = c > 0): every D parameter clipped to [-c, c]
 after each D update (Arjovsky et al. 2017, "Wasserstein GAN", Algorithm 1, c = 0.01).
 Generator orthogonal regularization (`orthogonal.weight` = beta, added to G's loss):
@@ -22,7 +28,7 @@ gan/schedules.py), e.g. R1's gamma cosine-decayed as in Huang et al. 2024 ("R3GA
 
 The penalties act on what D sees: with DiffAugment or ADA on, the augmented real and fake batches
 (as StyleGAN2-ADA computes R1 on augmented reals, Karras et al. 2020, Sec. 2).
-Random numbers (eps, u) are drawn for the global batch and sliced per device by the caller's `noise`
+Random numbers (eps, alpha, u) are drawn for the global batch and sliced per device by the caller's `noise`
 function, and DRAGAN's std is over the global batch, so results do not depend on the device count.
 """
 from __future__ import annotations
@@ -52,22 +58,38 @@ class PenaltyInputs:
   axis_name: str | None = None
 
 
-def input_gradient_norms(d_fn, x: jax.Array, y: jax.Array) -> jax.Array:
-  """||grad_x D(x, y)||_2 per example (D's logits summed over the batch, as in the papers' code)."""
+def squared_input_gradient_norms(d_fn, x: jax.Array, y: jax.Array) -> jax.Array:
+  """||grad_x D(x, y)||_2^2 per example (D's logits summed over the batch, as in the papers' code;
+  GAN_stability's `compute_grad2`)."""
   grads = jax.grad(lambda inputs: jnp.sum(d_fn(inputs, y)))(x)
-  return jnp.sqrt(jnp.sum(jnp.square(grads).reshape(x.shape[0], -1), axis=1))
+  return jnp.sum(jnp.square(grads).reshape(x.shape[0], -1), axis=1)
+
+
+def safe_sqrt(x: jax.Array) -> jax.Array:
+  """sqrt(x) for x >= 0 with gradient 0 at x = 0, where sqrt's is infinite (and inf * 0 = NaN in the
+  chain rule). The double `where` of the JAX FAQ ("Gradients contain NaN where using where") keeps the
+  unselected branch's gradient finite too. Gradient 0 at a zero norm is PyTorch's choice for the 2-norm
+  that the penalties' PyTorch code takes (torch/csrc/autograd/FunctionsManual.cpp, `norm_backward`:
+  `masked_fill_(norm == 0, 0)`)."""
+  positive = x > 0
+  return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
+
+
+def input_gradient_norms(d_fn, x: jax.Array, y: jax.Array) -> jax.Array:
+  """||grad_x D(x, y)||_2 per example, with a finite gradient where it is 0 (`safe_sqrt`)."""
+  return safe_sqrt(squared_input_gradient_norms(d_fn, x, y))
 
 
 def r1(inputs: PenaltyInputs, key):
-  """1/2 E_real ||grad D||^2 (weight = gamma)."""
+  """1/2 E_real ||grad D||^2 (weight = gamma), from the squared norm directly (no square root)."""
   del key
-  return 0.5 * jnp.mean(jnp.square(input_gradient_norms(inputs.d_fn, inputs.real, inputs.real_y)))
+  return 0.5 * jnp.mean(squared_input_gradient_norms(inputs.d_fn, inputs.real, inputs.real_y))
 
 
 def r2(inputs: PenaltyInputs, key):
-  """1/2 E_fake ||grad D||^2 (weight = gamma)."""
+  """1/2 E_fake ||grad D||^2 (weight = gamma), from the squared norm directly (no square root)."""
   del key
-  return 0.5 * jnp.mean(jnp.square(input_gradient_norms(inputs.d_fn, inputs.fake, inputs.fake_y)))
+  return 0.5 * jnp.mean(squared_input_gradient_norms(inputs.d_fn, inputs.fake, inputs.fake_y))
 
 
 def _unit_gradient_penalty(norms, one_sided: bool):
@@ -83,15 +105,24 @@ def wgan_gp(inputs: PenaltyInputs, key, *, one_sided=False):
   return _unit_gradient_penalty(input_gradient_norms(inputs.d_fn, interpolates, inputs.real_y), one_sided)
 
 
+def _global_std(x: jax.Array, axis_name: str | None) -> jax.Array:
+  """The standard deviation of all elements of the global batch (numpy's `std()`, ddof 0)."""
+  mean, mean_sq = jnp.mean(x), jnp.mean(jnp.square(x))
+  if axis_name is not None:
+    mean, mean_sq = lax.pmean((mean, mean_sq), axis_name)
+  return jnp.sqrt(jnp.maximum(mean_sq - jnp.square(mean), 0.0))
+
+
 def dragan(inputs: PenaltyInputs, key, *, perturbation=0.5):
-  """E (||grad D(real + c std(real) u)|| - 1)^2, u ~ U[0, 1] elementwise, std over the global batch."""
+  """E (||grad D(x + alpha (x_p - x))|| - 1)^2, x_p = x + c std(x) u, x real, alpha ~ U[0, 1] per
+  example, u ~ U[0, 1] elementwise, std over the global batch: DRAGAN.ipynb's `get_perturbed_batch`,
+  `differences = X_p - X` and `interpolates = X + (alpha*differences)` (kodalinaveen3/DRAGAN)."""
   real = inputs.real
-  mean, mean_sq = jnp.mean(real), jnp.mean(jnp.square(real))
-  if inputs.axis_name is not None:
-    mean, mean_sq = lax.pmean((mean, mean_sq), inputs.axis_name)
-  std = jnp.sqrt(jnp.maximum(mean_sq - jnp.square(mean), 0.0))
-  perturbed = real + perturbation * std * inputs.noise(key, real.shape[1:])
-  return _unit_gradient_penalty(input_gradient_norms(inputs.d_fn, perturbed, inputs.real_y), False)
+  alpha_key, u_key = jax.random.split(key)
+  perturbed = real + perturbation * _global_std(real, inputs.axis_name) * inputs.noise(u_key, real.shape[1:])
+  alpha = inputs.noise(alpha_key, (1,) * (real.ndim - 1))
+  x_hat = real + alpha * (perturbed - real)
+  return _unit_gradient_penalty(input_gradient_norms(inputs.d_fn, x_hat, inputs.real_y), False)
 
 
 PENALTY_FUNCTIONS = {"r1": r1, "r2": r2, "wgan_gp": wgan_gp, "dragan": dragan}

@@ -1,4 +1,6 @@
 """Regularizers against closed forms and finite differences, and wired into the train step."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -80,6 +82,59 @@ def test_wgan_gp_evaluates_the_gradient_at_interpolates():
   expected = np.mean((np.linalg.norm(2 * np.asarray(xhat), axis=1) - 1) ** 2)
   value = regularizers.wgan_gp(inputs_for(quadratic, real, fake), key)
   np.testing.assert_allclose(float(value), expected, rtol=1e-5)
+
+
+def test_dragan_interpolates_between_real_and_perturbed_real():
+  """Kodali et al.'s code: x_hat = x + alpha (x_p - x), x_p = x + 0.5 std(x) u, alpha ~ U[0, 1] per
+  example, u ~ U[0, 1] elementwise. For D(x) = sum(x^2) the gradient at x_hat is 2 x_hat."""
+  quadratic = lambda x, y: jnp.sum(jnp.square(x), axis=-1)  # noqa: E731
+  real, fake = random_batches(seed=4)
+  rng = np.random.RandomState(0)
+  alpha, u = rng.uniform(size=(8, 1)).astype(np.float32), rng.uniform(size=(8, 3)).astype(np.float32)
+  drawn = {(1,): alpha, (3,): u}  # the penalty's draws, by per-example shape
+  inputs = dataclasses.replace(inputs_for(quadratic, real, fake), noise=lambda key, shape: drawn[shape])
+  x = np.asarray(real, np.float64)
+  perturbed = x + 0.5 * x.std() * u
+  x_hat = x + alpha * (perturbed - x)
+  expected = np.mean((np.linalg.norm(2 * x_hat, axis=1) - 1) ** 2)
+  value = regularizers.dragan(inputs, jax.random.PRNGKey(0))
+  np.testing.assert_allclose(float(value), expected, rtol=1e-5)
+
+
+RELU_PARAMS = {"w": jnp.array([[1.0, 0.5], [0.3, 1.2], [0.8, 0.2]]), "b": jnp.array([0.1, -0.2]),
+               "v": jnp.array([1.5, -0.7])}
+
+
+def relu_d(params):
+  """D(x) = v . relu(x W + b), W > 0: its input gradient is exactly 0 where x is very negative."""
+  return lambda x, y: jax.nn.relu(x @ params["w"] + params["b"]) @ params["v"]
+
+
+def sqrt_norm_penalty(name, params, x):
+  """The penalty with the sqrt of the squared input-gradient norm (the form before the fix), at x."""
+  grads = jax.vmap(jax.grad(lambda row: relu_d(params)(row, None)))(x)
+  norms = jnp.sqrt(jnp.sum(jnp.square(grads), axis=1))
+  return 0.5 * jnp.mean(jnp.square(norms)) if name in ("r1", "r2") else jnp.mean(jnp.square(norms - 1.0))
+
+
+@pytest.mark.parametrize("name", ["r1", "r2", "wgan_gp", "dragan"])
+def test_zero_input_gradient_gives_finite_parameter_gradients(name):
+  """One example with every ReLU off (input gradient exactly 0) among five with non-zero ones: D's
+  parameter gradients are finite, and are those of the five alone (the sqrt form's, scaled by 5/6)."""
+  alive = jnp.abs(random_batches(seed=2, n=5)[0]) + 0.1  # every feature on: non-zero input gradients
+  batch = jnp.concatenate([alive, jnp.full((1, 3), -5.0)])
+  # real = fake and no DRAGAN perturbation: every penalty is evaluated at the batch itself
+  options = {"perturbation": 0.0} if name == "dragan" else {}
+
+  def penalty(params):
+    return regularizers.PENALTY_FUNCTIONS[name](inputs_for(relu_d(params), batch, batch),
+                                                jax.random.PRNGKey(1), **options)
+  value, grads = jax.value_and_grad(penalty)(RELU_PARAMS)
+  assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+  alive_value, alive_grads = jax.value_and_grad(lambda p: sqrt_norm_penalty(name, p, alive))(RELU_PARAMS)
+  dead_term = 0.0 if name in ("r1", "r2") else 1.0  # (0 - 1)^2 for the unit-norm penalties
+  np.testing.assert_allclose(float(value), (5 * float(alive_value) + dead_term) / 6, rtol=1e-5)
+  assert_trees_close(grads, jax.tree.map(lambda g: 5 / 6 * g, alive_grads), rtol=1e-5, atol=1e-6)
 
 
 def test_lazy_penalty_applies_every_k_updates_scaled_by_k():
