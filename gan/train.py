@@ -82,22 +82,41 @@ def _flatten(d: dict, prefix: str = "") -> dict:
   return out
 
 
+def _schedules_over_the_run(flat_config: dict) -> list[str]:
+  """The keys of a flattened config whose schedules span the whole run, and so depend on
+  `num_train_steps`: a player's learning rate (`optim.*.schedule`, gan/factory.py `learning_rate`) and
+  the weight of a penalty that is on (`regularizers.*.schedule`, decayed over num_train_steps * n_critic
+  D updates: gan/regularizers.py `gradient_penalties`)."""
+  def spans_the_run(key, value):
+    if not key.endswith(".schedule") or value in (None, "constant"):
+      return False
+    section = key.split(".")[0]
+    return section == "optim" or (section == "regularizers"
+                                  and bool(flat_config.get(key.removesuffix("schedule") + "weight")))
+  return sorted(k for k, v in flat_config.items() if spans_the_run(k, v))
+
+
 def check_resumable(saved: dict, config: dict, directory: str) -> None:
   """Refuses to resume a checkpoint written with a different config (other than RESUMABLE_CHANGES).
 
-  `num_train_steps` may change only while every learning rate is constant: a decaying schedule is a
-  function of the total number of steps, so changing it would change the run's past.
+  `num_train_steps` may change only while no schedule spans the run (`_schedules_over_the_run`): a
+  decaying learning rate or penalty weight is a function of the total number of steps, so changing it
+  would change the run's past.
   """
   saved, current = _flatten(saved), _flatten(config)
-  scheduled = any(v not in (None, "constant") for k, v in current.items()
-                  if k.startswith("optim.") and k.endswith(".schedule"))
-  resumable = set(RESUMABLE_CHANGES) - ({"num_train_steps"} if scheduled else set())
   changed = sorted(k for k in saved.keys() | current.keys()
-                   if k.split(".")[0] not in resumable and saved.get(k) != current.get(k))
+                   if k.split(".")[0] not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
   if changed:
     shown = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed[:5])
     raise UserError(f"the checkpoints in {directory} were written with a different config ({shown}); "
                     "use a new --workdir or the same config")
+  scheduled = _schedules_over_the_run(current)
+  old, new = saved.get("num_train_steps"), current.get("num_train_steps")
+  if scheduled and old != new:
+    shown = ", ".join(f"{k}={current[k]!r}" for k in scheduled)
+    raise UserError(f"num_train_steps: {old!r} -> {new!r} cannot change on resuming the checkpoints in "
+                    f"{directory}: schedules over the whole run ({shown}) depend on it, so the steps "
+                    "already trained would change; use a new --workdir or the checkpoints' num_train_steps")
 
 
 @dataclasses.dataclass(frozen=True)

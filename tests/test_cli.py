@@ -125,6 +125,24 @@ def test_num_train_steps_may_change_on_resume_only_with_constant_learning_rates(
     train_lib.check_resumable(saved, longer, "DIR")
 
 
+@pytest.mark.parametrize("weight,schedule,refused", [
+    (10.0, "constant", False), (10.0, "cosine", True), (10.0, "linear_decay", True),
+    (0.0, "cosine", False)])  # weight 0: the penalty is off, its schedule inert
+def test_num_train_steps_may_not_change_on_resume_with_a_penalty_weight_schedule(weight, schedule, refused):
+  """A penalty weight's schedule decays over num_train_steps * n_critic D updates
+  (gan/regularizers.py, `gradient_penalties`), as a learning rate's over the run."""
+  saved = {"num_train_steps": 100, "optim": {"g": {"schedule": "constant"}, "d": {"schedule": "constant"}},
+           "regularizers": {"r1": {"weight": weight, "schedule": schedule}}}
+  longer = {**saved, "num_train_steps": 200}
+  train_lib.check_resumable(saved, saved, "DIR")
+  if refused:
+    expected = rf"num_train_steps: 100 -> 200 .*regularizers\.r1\.schedule={schedule!r}"
+    with pytest.raises(UserError, match=expected):
+      train_lib.check_resumable(saved, longer, "DIR")
+  else:
+    train_lib.check_resumable(saved, longer, "DIR")
+
+
 @pytest.mark.parametrize("args,expected", [
     (["--config.loss=foo"], "config.loss='foo' is not valid: expected one of minimax, non_saturating"),
     (["--config.n_critic=0"], "config.n_critic=0 is not valid: expected an integer >= 1"),
