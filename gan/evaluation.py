@@ -24,10 +24,15 @@ evaluations and resumes.
 
 Protocol: every `EvalResult` carries `protocol`, a JSON-able dict: `step`, `generator` ("ema" or
 "raw"), `num_generated`, `noise_seed`, `data`, `reference` (what the samples are compared with),
-`primary_metric`, and for the feature suite `feature_net` (name, weights hash, resize method,
-reference size and hash, k's). The training loop appends it (without `step`, with `from_step`) to
-`WORKDIR/eval/protocol.json` whenever it differs from the last entry; scripts/evaluate.py writes
-it into `WORKDIR/eval/step_N.json`.
+`primary_metric`, and for the feature suite `feature_net` (name, weights hash, `input`, resize
+method, reference size and hash, k's). The training loop appends it (without `step`, with
+`from_step`) to `WORKDIR/eval/protocol.json` whenever it differs from the last entry;
+scripts/evaluate.py writes it into `WORKDIR/eval/step_N.json`.
+
+8-bit images: generated and reference images reach the feature suite as the uint8 images they would
+be saved as (`suite.quantize_8bit`), as StyleGAN2-ADA's metrics quantise generated images
+(metrics/metric_utils.py, `compute_feature_stats_for_generator`) and pytorch-fid reads saved ones;
+uint8 data (TFDS) is unchanged, float data (the digits) is quantised like the samples.
 
 Primary metric: `eval.primary_metric` ("" = the default of the data: `reverse_kl` for toys,
 `digits_fd` for digits, `inception_fd` for TFDS with Inception weights, none otherwise) ranks
@@ -149,7 +154,8 @@ class Evaluator:
   def reference(self) -> suite.Reference:
     """The suite's reference statistics, computed (or read from the disk cache) on first use."""
     if self._reference is None:
-      self._reference = suite.get_reference(self.suite.net, self.suite.reference_images())
+      images = suite.quantize_8bit(self.suite.reference_images())
+      self._reference = suite.get_reference(self.suite.net, images)
     return self._reference
 
   def class_accuracy(self, g_params, g_collections, per_class: int) -> np.ndarray:
@@ -184,7 +190,7 @@ class Evaluator:
         plotting.save_scatter(samples[:2500], path, centers=self.dataset.centers, title=title, lim=lim)
     else:
       if self.suite is not None:
-        feats, probs = self.suite.net(evaluated)
+        feats, probs = self.suite.net(suite.quantize_8bit(evaluated))
         if self.suite.prefix == "digits":
           metrics.update(digits_metrics.class_histogram_metrics(probs.argmax(axis=1)))
         suite_metrics, suite_protocol = suite.feature_metrics(self.suite.prefix, self.reference,
@@ -204,6 +210,7 @@ class Evaluator:
         protocol["reference"] = self.suite.reference
         protocol["feature_net"] = {"name": self.suite.net.name,
                                    "weights_hash": self.suite.net.weights_hash,
+                                   "input": suite.INPUT_PROTOCOL,
                                    "resize": self.suite.net.resize, **suite_protocol,
                                    **self.suite.extra_protocol}
       if write_files:

@@ -23,12 +23,17 @@ def learning_rate(opt_config, num_steps: int):
 
 def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:
   """One player's optimizer with an optional schedule: Adam(lr, b1, b2) (Kingma & Ba 2015), RMSProp
-  (Tieleman & Hinton 2012; decay = b2, as PyTorch's alpha 0.99 that WGAN and Mescheder et al. used) or SGD."""
+  (Tieleman & Hinton 2012) or SGD.
+
+  RMSProp is PyTorch's (torch/optim/rmsprop.py, `_single_tensor_rmsprop`), which WGAN's code
+  (martinarjovsky/WassersteinGAN, main.py) and Mescheder et al.'s (LMescheder/GAN_stability,
+  gan_training/config.py `build_optimizers`: alpha 0.99, eps 1e-8) use: decay = b2, v from 0, and eps
+  added outside the square root, p -= lr g / (sqrt(v) + eps); optax's default adds it inside."""
   lr = learning_rate(opt_config, num_steps)
   if opt_config.name == "adam":
     return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.get("eps", 1e-8))
   if opt_config.name == "rmsprop":
-    return optax.rmsprop(lr, decay=opt_config.b2, eps=opt_config.get("eps", 1e-8))
+    return optax.rmsprop(lr, decay=opt_config.b2, eps=opt_config.get("eps", 1e-8), eps_in_sqrt=False)
   return optax.sgd(lr, momentum=opt_config.get("momentum", 0.0) or None)
 
 

@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import types
 
 import jax
 import numpy as np
@@ -20,7 +21,7 @@ from tests.test_cli import read_jsonl, run_script
 
 PROTOCOL_KEYS = {"step", "generator", "num_generated", "noise_seed", "data", "reference",
                  "primary_metric"}
-FEATURE_NET_KEYS = {"name", "weights_hash", "resize", "num_reference", "num_knn",
+FEATURE_NET_KEYS = {"name", "weights_hash", "input", "resize", "num_reference", "num_knn",
                     "reference_data_hash"}
 
 
@@ -48,6 +49,60 @@ def test_feature_net_does_not_depend_on_device_count():
   assert len(jax.local_devices()) == 4
   for a, b in zip(one, four):
     np.testing.assert_array_equal(a, b)
+
+
+def pixels_evaluator(monkeypatch, tmp_path, generated, reference):
+  """An Evaluator whose G returns `generated` and whose feature net's features are the pixels it is
+  given (in [-1, 1]), against `reference`; returns (evaluator, the batches the net was given)."""
+  monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
+  monkeypatch.setattr(sampling, "generate", lambda game, g_params, g_collections, num, seed: generated[:num])
+  seen = []
+
+  def apply(x):
+    seen.append(np.asarray(x))
+    flat = x.reshape(len(x), -1)
+    return flat, flat[:, :2]
+  net = suite.FeatureNet("pixels", "none", "none", apply)
+  evaluator = evaluation.Evaluator.__new__(evaluation.Evaluator)
+  config = tiny_digits_config()
+  config.eval.grid_size = len(generated)
+  evaluator.config, evaluator.game, evaluator.primary, evaluator._reference = config, None, None, None
+  evaluator.dataset, evaluator.num_samples = types.SimpleNamespace(kind="images"), len(generated)
+  evaluator.samples_dir = str(tmp_path)
+  evaluator.suite = evaluation.FeatureSuite("pixels", net, lambda: reference, "stand-in", {})
+  return evaluator, seen
+
+
+def test_generated_images_are_scored_as_8_bit_images(monkeypatch, tmp_path):
+  """Generated images reach the feature net as the 8-bit images they would be saved as (StyleGAN2-ADA,
+  metrics/metric_utils.py, `compute_feature_stats_for_generator`; pytorch-fid reads saved uint8 images):
+  x and its 8-bit quantisation give identical features and metrics; uint8 reference images are read
+  as they are."""
+  rng = np.random.default_rng(0)
+  x = rng.uniform(-1.1, 1.1, (12, 2, 2, 1)).astype(np.float32)
+  levels = np.clip(x * 127.5 + 128, 0, 255).astype(np.uint8)  # the reference's expression
+  reference = rng.integers(0, 256, (12, 2, 2, 1), dtype=np.uint8)
+  results = []
+  for i, generated in enumerate((x, levels.astype(np.float32) / 127.5 - 1.0)):
+    evaluator, seen = pixels_evaluator(monkeypatch, tmp_path / str(i), generated, reference)
+    results.append(evaluator(0, None, None, generator="raw", write_files=False).metrics)
+    generated_input, reference_input = (batch[:12] for batch in seen)  # batches padded to 16 rows
+    np.testing.assert_array_equal(generated_input, levels.astype(np.float32) / 127.5 - 1.0)
+    np.testing.assert_array_equal(reference_input, reference.astype(np.float32) / 127.5 - 1.0)
+  assert results[0] == results[1]
+
+
+def test_8_bit_quantisation_picks_the_levels_of_stylegan2_ada(monkeypatch, tmp_path):
+  """(x * 127.5 + 128).clamp(0, 255).to(torch.uint8): the nearest of the 256 levels k / 127.5 - 1,
+  clipped to [0, 255]. Values are placed at fractions of the way from level 100 to level 101."""
+  fractions = np.array([0.0, 0.3, 0.49, 0.51, 0.7])
+  x = np.concatenate([(100 + fractions) / 127.5 - 1.0, [-1.0, 1.0, -1.3, 1.2, 0.0]]).astype(np.float32)
+  expected = np.array([100, 100, 100, 101, 101, 0, 255, 0, 255, 128], np.uint8)
+  evaluator, seen = pixels_evaluator(monkeypatch, tmp_path, x.reshape(-1, 1, 1, 1),
+                                     np.arange(10, dtype=np.uint8).reshape(-1, 1, 1, 1) * 25)
+  evaluator(0, None, None, generator="raw", write_files=False)
+  np.testing.assert_array_equal(seen[0][:10, 0, 0, 0], expected.astype(np.float32) / 127.5 - 1.0)
+  np.testing.assert_array_equal(suite.quantize_8bit(x), expected)
 
 
 def test_suite_on_the_reference_itself_gives_the_closed_forms(tmp_path, monkeypatch):

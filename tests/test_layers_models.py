@@ -1,9 +1,12 @@
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
+import optax
 import pytest
 
+from gan import factory
 from gan.models import dcgan, mlp
 from gan.models.layers import ConvSame, ConvTranspose4x4Stride2, conv_as_matmuls
 
@@ -97,3 +100,22 @@ def test_mlp_discriminator_packing_groups_samples():
   assert logits.shape == (3,)
   # Group k sees samples 4k..4k+3 only.
   np.testing.assert_allclose(d.apply(variables, x[4:8])[0], logits[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_rmsprop_adds_eps_outside_the_square_root_as_pytorch(steps):
+  """PyTorch's RMSprop (torch/optim/rmsprop.py, `_single_tensor_rmsprop`, centered=False, momentum=0):
+  v <- alpha v + (1 - alpha) g^2 from v = 0, p <- p - lr g / (sqrt(v) + eps). A large eps (0.1)
+  separates this from eps inside the square root, g / sqrt(v + eps)."""
+  lr, alpha, eps = 0.01, 0.9, 0.1
+  config = ml_collections.ConfigDict({"name": "rmsprop", "lr": lr, "b2": alpha, "eps": eps})
+  tx = factory.optimizer(config, num_steps=10)
+  grads = [np.array([0.3, -0.02, 1.5], np.float32), np.array([-0.1, 0.05, 0.0], np.float32)]
+  params, expected, v = jnp.array([1.0, -2.0, 0.5]), np.array([1.0, -2.0, 0.5]), np.zeros(3)
+  opt_state = tx.init(params)
+  for g in grads[:steps]:
+    updates, opt_state = tx.update(jnp.asarray(g), opt_state, params)
+    params = optax.apply_updates(params, updates)
+    v = alpha * v + (1 - alpha) * g.astype(np.float64) ** 2
+    expected = expected - lr * g / (np.sqrt(v) + eps)
+  np.testing.assert_allclose(params, expected, rtol=1e-6, atol=1e-7)

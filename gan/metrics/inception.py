@@ -499,7 +499,9 @@ def make_feature_fn(variables: Variables, *, fc_bias: bool = True
 
 
 def feature_net(path: str | os.PathLike, batch_size: int = 100) -> FeatureNet:
-  """The FID Inception-v3 of the weights file at `path` as a `FeatureNet` (gan/metrics/suite.py).
+  """The FID Inception-v3 of the weights file at `path` as a `FeatureNet` (gan/metrics/suite.py),
+  which reads generated images quantised to 8 bits, as StyleGAN2-ADA's metrics (metric_utils.py) and
+  pytorch-fid (saved uint8 images) do.
 
   Features: `pool3` (N, 2048), for FID, KID and the k-NN metrics. Class probabilities: softmax of
   the 1008 logits without the fc bias (`unbiased_logits`), as in the reference Inception Score code.

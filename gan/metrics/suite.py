@@ -1,7 +1,10 @@
 """Feature-space evaluation of generated images against a fixed real reference set.
 
 A `FeatureNet` maps images in [-1, 1] to features (N, D) and class probabilities (N, C): the digits
-CNN (`gan.metrics.digits.feature_net`) or the FID Inception-v3 (`gan.metrics.inception.feature_net`).
+CNN (`gan.metrics.digits.get_classifier().net`) or the FID Inception-v3
+(`gan.metrics.inception.feature_net`). The evaluation (gan/evaluation.py) hands it 8-bit images
+(`quantize_8bit`): generated images quantised as StyleGAN2-ADA's metrics do and as pytorch-fid reads
+saved ones.
 `get_reference` computes the reference set's statistics once per (feature net weights, reference
 images) and caches them on disk; `feature_metrics` then scores generated samples:
 
@@ -50,11 +53,24 @@ MAX_KNN_REFERENCE = 10_000
 KID_SUBSET_SIZE, KID_SUBSETS = 1000, 100
 MIN_SAMPLES = IS_SPLITS  # IS needs one sample per split; k-NN metrics need more than k + 1
 CACHE_VERSION = 1  # bump when what is cached (or how it is computed) changes
+INPUT_PROTOCOL = "8-bit: uint8 as given, floats in [-1, 1] as uint8(clip(x * 127.5 + 128, 0, 255))"
 
 
 def cache_dir() -> str:
   """`$GAN_CACHE_DIR`, default `~/.cache/jax_gan`: trained helper nets and reference statistics."""
   return os.environ.get("GAN_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jax_gan"))
+
+
+def quantize_8bit(images) -> np.ndarray:
+  """Images as the uint8 images they would be saved as: uint8 as given; floats in [-1, 1] to the
+  nearest of the 256 levels k / 127.5 - 1 (halves round up), clipped to [0, 255], computed in float32.
+  StyleGAN2-ADA quantises generated images so before its feature nets (metrics/metric_utils.py,
+  `compute_feature_stats_for_generator`: `(img * 127.5 + 128).clamp(0, 255).to(torch.uint8)`, the
+  cast truncating), and pytorch-fid reads saved 8-bit images."""
+  images = np.asarray(images)
+  if images.dtype == np.uint8:
+    return images
+  return np.clip(images.astype(np.float32) * 127.5 + 128, 0, 255).astype(np.uint8)
 
 
 def _to_data_space(images: np.ndarray) -> np.ndarray:
