@@ -12,9 +12,11 @@ reduction order) for any number of devices:
 
 One call runs `steps_per_call` train steps (`lax.scan` over them when > 1), so dispatch and host
 syncs are paid once per call; a call's batch is `(steps_per_call, n_critic, local_batch, ...)` and its
-metrics are those of its last step. The state is donated to the call. `compile` compiles the call once
-for the given shapes (returning XLA's FLOP count; the first `step` does it if nobody did), with
-`compiler_options(devices)`; after it, `step` runs that executable and can never silently recompile.
+metrics are those of its last step, plus `first_nonfinite`: where a NaN or Inf first appeared in any
+step's metrics or state, or -1 (`repeat_step`). The state is donated to the call. `compile` compiles
+the call once for the given shapes (returning XLA's FLOP count; the first `step` does it if nobody
+did), with `compiler_options(devices)`; after it, `step` runs that executable and can never silently
+recompile.
 """
 from __future__ import annotations
 
@@ -28,7 +30,10 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from gan.state import named_parts
+
 PMAP_AXIS = "batch"
+NONFINITE = "first_nonfinite"  # the metrics key of a call's NaN/Inf report (`repeat_step`)
 BATCH_AXIS = 2  # of a call's batch arrays: (steps_per_call, n_critic, batch, ...)
 
 # XLA:CPU options for the train call, measured on bench_dcgan32 (2-core Sapphire Rapids, jaxlib 0.10.2;
@@ -50,14 +55,58 @@ def compiler_options(devices) -> dict:
   return {name: value for name, value in CPU_COMPILER_OPTIONS.items() if f"--{name}=" not in user_flags}
 
 
+def checked_quantities(metric_names, state) -> list[str]:
+  """What each step checks for NaN and Inf, in this order: the step's metrics (losses, gradient norms;
+  sorted by name) and every part of the state that holds floats (parameters, optimizer states, ...;
+  gan/state.py `named_parts`)."""
+  def has_floats(part):
+    return any(jnp.issubdtype(x.dtype, jnp.floating) for x in jax.tree.leaves(part))
+  return sorted(metric_names) + [name for name, part in named_parts(state).items() if has_floats(part)]
+
+
+def _finite_flags(metrics, state) -> jax.Array:
+  """(len(checked_quantities),) booleans: whether each checked quantity is all finite after a step."""
+  flags = [jnp.all(jnp.isfinite(metrics[name])) for name in sorted(metrics)]
+  for part in named_parts(state).values():
+    leaves = [x for x in jax.tree.leaves(part) if jnp.issubdtype(x.dtype, jnp.floating)]
+    if leaves:
+      flags.append(jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])))
+  return jnp.stack(flags)
+
+
+def first_nonfinite(value, metric_names, state, *, last_step: int, steps_per_call: int) -> tuple[int, str] | None:
+  """Decodes a call's `metrics[NONFINITE]`: None when every step was finite, else (the train step that
+  first produced a NaN or Inf, counted from 1 as `state.step` after it; the quantity, as named by
+  `checked_quantities`). `last_step` is the step count after the call."""
+  index = int(value)
+  if index < 0:
+    return None
+  names = checked_quantities(metric_names, state)
+  offset, quantity = divmod(index, len(names))
+  return last_step - steps_per_call + offset + 1, names[quantity]
+
+
 def repeat_step(train_step, steps_per_call: int):
-  """`steps_per_call` consecutive train steps as one function of (state, stacked batches)."""
+  """`steps_per_call` consecutive train steps as one function of (state, stacked batches).
+
+  Besides the last step's metrics the call reports `metrics[NONFINITE]`: -1 when every step's metrics
+  and state were finite, else the position of the first NaN or Inf in (step of the call, quantity of
+  `checked_quantities`), row-major, decoded by `first_nonfinite`. Computed on the device, it costs the
+  host nothing until it reads the call's metrics, which the loop does anyway."""
+  def checked_step(state, batch, axis_name):
+    state, metrics = train_step(state, batch, axis_name=axis_name)
+    return state, (metrics, _finite_flags(metrics, state))
+
   def train_call(state, batches, *, axis_name=None):
-    step = functools.partial(train_step, axis_name=axis_name)
+    step = functools.partial(checked_step, axis_name=axis_name)
     if steps_per_call == 1:
-      return step(state, jax.tree.map(lambda b: b[0], batches))
-    state, metrics = lax.scan(step, state, batches)
-    return state, jax.tree.map(lambda m: m[-1], metrics)
+      state, (metrics, flags) = step(state, jax.tree.map(lambda b: b[0], batches))
+      flags = flags[None]
+    else:
+      state, (metrics, flags) = lax.scan(step, state, batches)
+      metrics = jax.tree.map(lambda m: m[-1], metrics)
+    bad = ~flags.reshape(-1)
+    return state, {**metrics, NONFINITE: jnp.where(jnp.any(bad), jnp.argmax(bad), -1).astype(jnp.float32)}
   return train_call
 
 

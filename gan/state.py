@@ -6,6 +6,7 @@ keeps besides (CycleGAN's history pools, ...).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import flax.struct
@@ -53,3 +54,15 @@ class TrainState:
   players: dict[str, PlayerState]
   rng: jax.Array
   extras: dict
+
+
+def named_parts(state) -> dict[str, PyTree]:
+  """The state's parts by name, for messages about them (gan/parallel.py, non-finite values): a
+  `GANState`'s fields; a `TrainState`'s `step`, `rng`, `<player>.params` / `.opt_state` /
+  `.collections` of each player and `extras.<name>`."""
+  if isinstance(state, TrainState):
+    parts = {"step": state.step, "rng": state.rng}
+    for name, player in state.players.items():
+      parts.update({f"{name}.{field.name}": getattr(player, field.name) for field in dataclasses.fields(player)})
+    return {**parts, **{f"extras.{name}": value for name, value in state.extras.items()}}
+  return {field.name: getattr(state, field.name) for field in dataclasses.fields(state)}

@@ -119,6 +119,17 @@ def check_resumable(saved: dict, config: dict, directory: str) -> None:
                     "already trained would change; use a new --workdir or the checkpoints' num_train_steps")
 
 
+class Divergence(UserError):
+  """A NaN or Inf in a train step's metrics or state: the run stops before anything non-finite is
+  logged, evaluated or saved, so the checkpoints on disk (and WORKDIR/best/) hold only finite states."""
+
+  def __init__(self, step: int, quantity: str, directory: str, last_good: int | None):
+    kept = (f"the last checkpoint, {directory}/{last_good}, is finite" if last_good is not None
+            else f"no checkpoint was saved in {directory}")
+    super().__init__(f"the run diverged: {quantity} is NaN or Inf at step {step}; stopped, {kept}")
+    self.step, self.quantity, self.last_good = step, quantity, last_good
+
+
 @dataclasses.dataclass(frozen=True)
 class Setup:
   """What a run is built from: its family, data, game, the device wrapper and the host batch of each call."""
@@ -184,7 +195,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
   prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
   profiler = Profiler(os.path.join(workdir, "profile"), *config.profile_steps, enabled=is_main)
-  eval_metrics, previous_metrics, step, compiled = {}, None, start, False
+  eval_metrics, previous, step, compiled = {}, None, start, False
+
+  def stop_if_nonfinite(metrics, last_step):
+    """Raises Divergence if the call that ended at `last_step` produced a NaN or Inf (gan/parallel.py
+    `repeat_step`); reading its report waits for that call, so it runs only where the loop waits anyway."""
+    names = [name for name in metrics if name != parallel.NONFINITE]
+    found = parallel.first_nonfinite(jax.device_get(metrics[parallel.NONFINITE]), names, state,
+                                     last_step=last_step, steps_per_call=k)
+    if found is not None:
+      raise Divergence(*found, ckpt.directory, ckpt.latest_step())
 
   def evaluate(step, state):
     # This process's copy of the (replicated) state, so evaluation also works on multi-host runs.
@@ -209,18 +229,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
           compiled = True
         profiler.before(step)
         state, metrics = par.step(state, batch)
-        if previous_metrics is not None:  # keep at most two calls in flight
-          jax.block_until_ready(previous_metrics)
-        previous_metrics = metrics
+        if previous is not None:  # keep at most two calls in flight: wait for the previous one
+          stop_if_nonfinite(*previous)
         step += k
+        previous = (metrics, step)
         profiler.after(step, metrics)
-        if step % config.log.every_steps == 0 or step == start + k:
-          scalars = jax.device_get(metrics)
-          logger.write(step, {f"train/{k}": v for k, v in scalars.items()})
+        logs = step % config.log.every_steps == 0 or step == start + k
+        evaluates, saves = step % config.eval.every_steps == 0, ckpt.manager.should_save(step)
+        if logs or evaluates or saves:  # these wait for this call anyway: nothing non-finite goes out
+          stop_if_nonfinite(*previous)
+        if logs:
+          scalars = {name: v for name, v in jax.device_get(metrics).items() if name != parallel.NONFINITE}
+          logger.write(step, {f"train/{name}": v for name, v in scalars.items()})
           logger.progress(step, scalars)
-        if step % config.eval.every_steps == 0:
+        if evaluates:
           eval_metrics = evaluate(step, state)
-        ckpt.save(step, par.get_state(state), config_dict, meta)
+        if saves:
+          ckpt.save(step, par.get_state(state), config_dict, meta)
+      if previous is not None:
+        stop_if_nonfinite(*previous)
       if stop.received:
         logging.warning("Received %s: saving step %d and exiting.", stop.received, step)
       elif step % config.eval.every_steps:
