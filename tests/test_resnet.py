@@ -95,7 +95,7 @@ def test_biggan_hierarchical_latent_and_shared_embedding():
   class Conditions(nn.Module):
     @nn.compact
     def __call__(self, z, labels):
-      return resnet.biggan_conditions(z, labels, 3, 10, 5, lambda m: m)
+      return resnet.biggan_conditions(z, labels, 3, 10, 5)
   z = jnp.arange(20.0).reshape(2, 10)
   labels = jnp.array([4, 7])
   variables = Conditions().init(KEY, z, labels)
@@ -119,3 +119,23 @@ def test_biggan_generator_is_conditional_from_init_with_orthogonal_cbn_maps():
     np.testing.assert_allclose(np.linalg.svd(kernel, compute_uv=False), 1.0, rtol=1e-5)
   out = g.apply(variables, z, labels, train=False)
   assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_biggan_shared_embedding_is_orthogonal_and_not_spectrally_normalised(deep):
+  """BigGAN-PyTorch's shared embedding is a plain nn.Embedding (G.which_embedding), orthogonally
+  initialised: scaling its table must change G's output; a spectrally normalised table (W / sigma(W))
+  would not see the scale."""
+  from gan.models import biggan_deep
+  kwargs = dict(resolution=8, channels=1, width=8, conditioning="biggan", num_classes=4, spectral_norm=True,
+                shared_embedding_dim=6)
+  g = biggan_deep.BigGANDeepGenerator(**kwargs) if deep else resnet.ResNetGenerator(**kwargs)
+  z, labels = jax.random.normal(KEY, (2, 8)), jnp.array([1, 3])
+  variables = g.init(KEY, z, labels, train=False)
+  table = np.asarray(variables["params"]["shared_embedding"]["embedding"], np.float64)
+  np.testing.assert_allclose(table @ table.T, np.eye(4), atol=1e-5)  # (4, 6): orthonormal rows
+  assert "shared_embedding" not in variables["batch_stats"]  # no power-iteration state
+  scaled = jax.tree_util.tree_map(lambda x: x, variables)
+  scaled["params"]["shared_embedding"]["embedding"] = 10 * variables["params"]["shared_embedding"]["embedding"]
+  out, out_scaled = g.apply(variables, z, labels, train=False), g.apply(scaled, z, labels, train=False)
+  assert float(jnp.abs(out - out_scaled).max()) > 1e-3

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from gan.models.conditioning import concat_label, discriminator_head, require_labels
 from gan.models.normalization import normalize, weight_layer
 from gan.models.resnet import (ResNetDiscriminator, ResNetGenerator, SelfAttention, architecture,
-                               downsample, square_conv, upsample)
+                               downsample, shared_class_embedding, square_conv, upsample)
 
 BOTTLENECK = 4  # the channel ratio of the blocks' inner convs
 
@@ -47,8 +47,7 @@ class BigGANDeepGenerator(ResNetGenerator):
     condition = None
     if self.conditioning == "biggan":
       require_labels(self.num_classes, self.conditioning)
-      shared = weight_layer(nn.Embed(self.num_classes, self.shared_embedding_dim, name="shared_embedding"),
-                            spectral_norm=self.spectral_norm, train=train)(labels)
+      shared = shared_class_embedding(labels, self.num_classes, self.shared_embedding_dim)
       z = condition = jnp.concatenate([z, shared], axis=-1)
     z = concat_label(z, labels, self.num_classes, self.conditioning)
 

@@ -115,8 +115,7 @@ class ResNetGenerator(nn.Module):
                        spectral_norm=self.spectral_norm)
     conditions = [None] * len(g_out)
     if self.conditioning == "biggan":
-      z, conditions = biggan_conditions(z, labels, len(g_out), self.num_classes, self.shared_embedding_dim,
-                                        layer)
+      z, conditions = biggan_conditions(z, labels, len(g_out), self.num_classes, self.shared_embedding_dim)
     z = concat_label(z, labels, self.num_classes, self.conditioning)
     c = g_in * self.width
     h = layer(nn.Dense(4 * 4 * c))(z).reshape(z.shape[0], 4, 4, c)
@@ -132,7 +131,16 @@ class ResNetGenerator(nn.Module):
     return jnp.tanh(h)
 
 
-def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_dim: int, layer):
+def shared_class_embedding(labels, num_classes: int, embedding_dim: int):
+  """BigGAN's shared class embedding (Brock et al. 2019, Sec. 3), as BigGAN-PyTorch builds it: a plain
+  nn.Embedding, orthogonally initialised (init_weights, G_init='ortho') and not spectrally normalised
+  (only G's convs and linears are SN'd), so the class signal can grow during training.
+  Call inside a compact module."""
+  return nn.Embed(num_classes, embedding_dim, embedding_init=nn.initializers.orthogonal(),
+                  name="shared_embedding")(labels)
+
+
+def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_dim: int):
   """BigGAN's hierarchical latent and shared embedding (Brock et al. 2019, Sec. 3 and Appendix B).
 
   z is split into num_blocks + 1 chunks (the first takes any remainder); the first feeds the initial
@@ -143,7 +151,7 @@ def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_di
   if size == 0:
     raise ValueError(f"BigGAN's hierarchical z needs z_dim >= {num_blocks + 1}, got {z.shape[-1]}")
   first = z.shape[-1] - num_blocks * size
-  shared = layer(nn.Embed(num_classes, embedding_dim, name="shared_embedding"))(labels)
+  shared = shared_class_embedding(labels, num_classes, embedding_dim)
   chunks = [z[:, first + i * size:first + (i + 1) * size] for i in range(num_blocks)]
   return z[:, :first], [jnp.concatenate([shared, chunk], axis=-1) for chunk in chunks]
 
