@@ -75,6 +75,7 @@ def base_config() -> ml_collections.ConfigDict:
                                                inception_weights="", primary_metric="",
                                                augmentation_score=False))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
+  config.divergence = divergence_policy()
   return config
 
 
@@ -148,4 +149,12 @@ def translation_config(family: str, task: str) -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=8,
                                                primary_metric=""))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=500, max_to_keep=3))
+  config.divergence = divergence_policy()
   return config
+
+
+def divergence_policy() -> ml_collections.ConfigDict:
+  """On a NaN or Inf (gan/rollback.py): action "stop" ends the run naming the step and the quantity;
+  "rollback" returns to the last good checkpoint with the learning rates times lr_factor, at most
+  max_rollbacks times."""
+  return ml_collections.ConfigDict(dict(action="stop", lr_factor=0.5, max_rollbacks=3))

@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow (TFDS, TensorBo
 
 from absl import app, flags, logging
 from ml_collections import config_flags
+from ml_collections.config_flags import config_flags as config_flags_lib
+from ml_collections.config_flags import config_path
 
 from gan.errors import UserError
 
@@ -28,24 +30,43 @@ flags.DEFINE_string("jax_distributed", "auto",
 
 
 def fail(message: str):
-  print(f"error: {message}", file=sys.stderr)
+  print("error: " + " ".join(line.strip() for line in str(message).splitlines()), file=sys.stderr)
   sys.exit(2)
 
 
-def _config_path(argv) -> str | None:
+def _config_spec(argv) -> str | None:
+  """The value of --config: PATH or PATH:ARG."""
   for i, arg in enumerate(argv):
     if arg.startswith("--config="):
-      return arg.split("=", 1)[1].split(":", 1)[0]
+      return arg.split("=", 1)[1]
     if arg == "--config" and i + 1 < len(argv):
-      return argv[i + 1].split(":", 1)[0]
+      return argv[i + 1]
+  return None
+
+
+def _unknown_override(spec: str, argv) -> str | None:
+  """The first `--config.KEY` of `argv` whose KEY the config of `spec` (loaded again) lacks, or None
+  (also when the file itself does not load)."""
+  try:
+    config = config_flags_lib.ConfigFileFlagParser("config").parse(spec)
+  except Exception:  # pylint: disable=broad-except  (reported as the file's own error)
+    return None
+  for arg in argv:
+    if arg.startswith("--config."):
+      key = arg[len("--config."):].split("=", 1)[0]
+      try:
+        config_path.get_value(key, config)
+      except Exception:  # pylint: disable=broad-except  (KeyError, AttributeError, TypeError or ValueError)
+        return "--config." + key
   return None
 
 
 def parse_flags(argv, *, require_workdir: bool = True):
   """absl flag parsing that turns every input problem into one line and exit status 2."""
-  path = _config_path(argv)
-  if path is None:
+  spec = _config_spec(argv)
+  if spec is None:
     fail("--config is required, e.g. --config=experiments/digits_dcgan.py")
+  path = spec.split(":", 1)[0]
   if not os.path.isfile(path):
     fail(f"--config file {path!r} not found")
   try:
@@ -55,11 +76,10 @@ def parse_flags(argv, *, require_workdir: bool = True):
     if "Error whilst parsing config file" in lines[0]:
       fail(f"could not load --config={path}: {lines[-1]}")  # the exception's own line, not the traceback
     fail(lines[0])
-  except (AttributeError, KeyError) as e:  # --config.key=value for a key the config does not have
-    key = str(e).strip("\"'")
-    overrides = [a.split("=")[0] for a in argv if a.startswith("--config.") and key in a.split("=")[0]]
-    fail(f"unknown config key {overrides[0] if overrides else key!r}: {path} defines no such key")
-  except Exception as e:  # pylint: disable=broad-except  (an error inside the config file itself)
+  except Exception as e:  # pylint: disable=broad-except  (an unknown --config.KEY, or an error in the file)
+    unknown = _unknown_override(spec, argv)
+    if unknown:
+      fail(f"unknown config key {unknown!r}: {path} defines no such key")
     fail(f"could not load --config={path}: {type(e).__name__}: {e}")
   if require_workdir and not FLAGS.workdir:
     fail("--workdir is required")
@@ -82,17 +102,37 @@ class _QuietLibraries:
     return record.levelno > 20 or not any(p in record.pathname for p in self.PATHS)
 
 
+def _unraisable(info):
+  """Drops the "Event loop is closed" errors of TensorStore callbacks that orbax leaves behind when the
+  restore of a damaged checkpoint fails (gan/checkpointing.py `restore_newest`): they printed tracebacks
+  around the run's own warning or one-line error. Other unraisable exceptions are printed as usual."""
+  if not (info.exc_type is RuntimeError and str(info.exc_value) == "Event loop is closed"):
+    sys.__unraisablehook__(info)
+
+
 def main(argv):
   if len(argv) > 1:
     fail(f"unexpected arguments: {' '.join(argv[1:])}")
   from gan import train  # pylint: disable=g-import-not-at-top  (imports jax only after flag checks)
   logging.set_verbosity(logging.INFO)
   logging.get_absl_handler().addFilter(_QuietLibraries())
+  sys.unraisablehook = _unraisable
   _maybe_initialize_distributed()
+  train_or_fail(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
+
+
+def train_or_fail(train_and_evaluate, config, workdir: str):
+  """Runs `train_and_evaluate(config, workdir)`; the user's errors, and writes that the storage refuses
+  (a sample grid, evaluation file or event file on a full or read-only disk), end in one line, exit 2."""
+  from gan.checkpointing import storage_errno  # pylint: disable=g-import-not-at-top
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    train_and_evaluate(config, workdir)
   except UserError as e:
     fail(str(e))
+  except OSError as e:
+    if storage_errno(e) is None:
+      raise
+    fail(f"cannot write {e.filename or workdir}: {e.strerror or e}; the checkpoints already saved are intact")
 
 
 if __name__ == "__main__":

@@ -1,30 +1,84 @@
-"""Scalars to TensorBoard (clu) and to WORKDIR/metrics.jsonl, plus a progress line; process 0 only."""
+"""Scalars to TensorBoard (clu) and to WORKDIR/metrics.jsonl, plus a progress line; process 0 only.
+
+metrics.jsonl survives kill -9: each line goes out in one `os.write` of the whole line (appended, not
+buffered), and a run resuming from step S first drops the lines after S (`keep_steps_up_to`: they
+belong to the run that was killed, and the resumed run writes them again, bit-exact) and a torn last
+line. TensorBoard's event files are left as they are (an event file cannot be cut back): the steps
+after S appear in them twice, with the same values.
+"""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 
 from absl import logging
 
+from gan.errors import UserError
+
+
+def _step(line: bytes) -> int | None:
+  """The integer "step" of a JSON object line, else None."""
+  try:
+    row = json.loads(line)
+  except ValueError:
+    return None
+  step = row.get("step") if isinstance(row, dict) else None
+  return step if isinstance(step, int) else None
+
+
+def keep_steps_up_to(path: str, last_step: int) -> None:
+  """Rewrites the JSON-lines file `path` (if any) with only its complete lines (newline-terminated, a JSON
+  object with an integer "step") whose step is at most `last_step`, atomically (temporary file, then
+  os.replace); a file with nothing to drop is not rewritten."""
+  if not os.path.exists(path):
+    return
+  with open(path, "rb") as f:
+    *complete, torn = f.read().split(b"\n")
+  kept = [line for line, step in zip(complete, map(_step, complete)) if step is not None and step <= last_step]
+  if len(kept) == len(complete) and not torn:
+    return
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "wb") as f:
+    f.write(b"".join(line + b"\n" for line in kept))
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+  logging.warning("Dropped %d lines of %s: after the resumed step %d, or torn by a killed run",
+                  len(complete) + bool(torn) - len(kept), path, last_step)
+
 
 class MetricLogger:
   def __init__(self, workdir: str, *, total_steps: int, start_step: int, enabled: bool = True):
+    """`start_step`: the step the run starts (or resumes) from; lines after it are dropped from
+    metrics.jsonl (`keep_steps_up_to`)."""
     self.enabled = enabled
     self.total_steps = total_steps
     self.jsonl_path = os.path.join(workdir, "metrics.jsonl")
+    if enabled:
+      keep_steps_up_to(self.jsonl_path, start_step)
     from clu import metric_writers  # pylint: disable=g-import-not-at-top  (imports TensorFlow)
     self.writer = metric_writers.create_default_writer(workdir, just_logging=not enabled)
     self._last_time, self._last_step = time.time(), start_step
 
   def write(self, step: int, scalars: dict) -> None:
-    """Appends one JSON line `{"step": step, **scalars}` and writes the scalars to TensorBoard."""
+    """Appends one JSON line `{"step": step, **scalars}` and writes the scalars to TensorBoard. Raises
+    UserError if the storage refuses the line (full disk, read-only)."""
     if not self.enabled:
       return
     scalars = {k: float(v) for k, v in scalars.items()}
     self.writer.write_scalars(step, scalars)
-    with open(self.jsonl_path, "a") as f:
-      f.write(json.dumps({"step": step, **scalars}) + "\n")
+    line = (json.dumps({"step": step, **scalars}) + "\n").encode()
+    try:
+      fd = os.open(self.jsonl_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+      try:
+        if os.write(fd, line) < len(line):  # a regular file takes a short write only when the disk is full
+          raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.jsonl_path)
+      finally:
+        os.close(fd)
+    except OSError as e:
+      raise UserError(f"cannot write {self.jsonl_path}: {e}") from e
 
   def progress(self, step: int, scalars: dict) -> None:
     now = time.time()

@@ -15,14 +15,16 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from gan import checkpointing, config_validation, evaluation, families, parallel
+from gan import checkpointing, config_validation, evaluation, families, parallel, rollback
 from gan.data import Prefetcher
 from gan.errors import UserError
 from gan.families.base import Family, first_update, real_batches  # noqa: F401  (the host batch layout)
 from gan.metric_logging import MetricLogger
+from gan.workdir_lock import WorkdirLock
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
-RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint", "steps_per_call", "profile_steps")
+RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint", "steps_per_call", "profile_steps",
+                     "divergence")
 
 
 class StopSignal:
@@ -123,11 +125,12 @@ class Divergence(UserError):
   """A NaN or Inf in a train step's metrics or state: the run stops before anything non-finite is
   logged, evaluated or saved, so the checkpoints on disk (and WORKDIR/best/) hold only finite states."""
 
-  def __init__(self, step: int, quantity: str, directory: str, last_good: int | None):
+  def __init__(self, step: int, quantity: str, directory: str, last_good: int | None, *, note: str = ""):
     kept = (f"the last checkpoint, {directory}/{last_good}, is finite" if last_good is not None
             else f"no checkpoint was saved in {directory}")
-    super().__init__(f"the run diverged: {quantity} is NaN or Inf at step {step}; stopped, {kept}")
-    self.step, self.quantity, self.last_good = step, quantity, last_good
+    super().__init__(f"the run diverged: {quantity} is NaN or Inf at step {step}{' ' + note if note else ''}; "
+                     f"stopped, {kept}")
+    self.step, self.quantity, self.directory, self.last_good = step, quantity, directory, last_good
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,33 +161,76 @@ def setup(config: ml_collections.ConfigDict, devices=None, *, cross_replica_bn: 
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
-  """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics."""
-  run = setup(config)
+  """Trains (or resumes) the run in `workdir`; returns the final logical state and eval metrics.
+
+  From the config's validation to its end the run holds the workdir's lock (gan/workdir_lock.py): a
+  second run on the same workdir refuses before writing anything. A divergence stops the run, or rolls
+  it back to its last good checkpoint with smaller learning rates (`config.divergence`, gan/rollback.py).
+  """
+  rollbacks = rollback.history(workdir)
+  run = setup(rollback.with_lr_scale(config, rollback.lr_scale(rollbacks)))
+  with WorkdirLock(workdir, enabled=jax.process_index() == 0):
+    while True:
+      try:
+        return _train(run, config, workdir, lr_scale=rollback.lr_scale(rollbacks))
+      except Divergence as diverged:
+        rollbacks = _roll_back(config, workdir, rollbacks, diverged)
+        run = setup(rollback.with_lr_scale(config, rollback.lr_scale(rollbacks)))
+
+
+def _roll_back(config, workdir: str, rollbacks: list[dict], diverged: Divergence) -> list[dict]:
+  """The rollbacks with `diverged`'s added (recorded in the workdir by process 0), or `diverged` raised
+  again when the config's policy is to stop or its `max_rollbacks` are spent."""
+  policy = rollback.policy(config)
+  if policy.action != "rollback":
+    raise diverged
+  if len(rollbacks) >= policy.max_rollbacks:
+    raise Divergence(diverged.step, diverged.quantity, diverged.directory, diverged.last_good,
+                     note=f"after {len(rollbacks)} rollbacks (divergence.max_rollbacks={policy.max_rollbacks})")
+  entry = {"diverged_at": diverged.step, "quantity": diverged.quantity, "from_step": diverged.last_good or 0,
+           "lr_scale": rollback.lr_scale(rollbacks) * policy.lr_factor}
+  logging.warning("%s is NaN or Inf at step %d: rolling back to step %d with the learning rates scaled by %g "
+                  "(rollback %d of at most %d)", entry["quantity"], entry["diverged_at"], entry["from_step"],
+                  entry["lr_scale"], len(rollbacks) + 1, policy.max_rollbacks)
+  if jax.process_index() == 0:
+    rollback.record(workdir, [*rollbacks, entry])
+  return [*rollbacks, entry]
+
+
+def _train(run: Setup, config: ml_collections.ConfigDict, workdir: str, *, lr_scale: float = 1.0):
+  """The run from its newest good checkpoint to num_train_steps; `run` is built with the learning rates
+  scaled by `lr_scale` (logged as train/lr_scale when not 1), `config` is the run's own."""
   par, k = run.par, config.steps_per_call
   config_dict = config.to_dict()
   meta = run.family.meta(run.dataset)
 
-  ckpt_dir = os.path.join(workdir, "checkpoints")
-  if os.path.isdir(ckpt_dir):  # check before writing anything to the workdir
-    reader = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=config.checkpoint.max_to_keep)
-    latest = reader.latest_step()
-    try:
-      if latest is not None:
-        check_resumable(reader.read_config()[0], config_dict, reader.directory)
-        if latest % k:
-          raise UserError(f"the latest checkpoint in {reader.directory} is at step {latest}, which "
-                          f"steps_per_call={k} does not divide; resume with a steps_per_call that divides it")
-    finally:
-      reader.close()
-
+  # Resume from the newest checkpoint that restores; newer damaged ones are set aside (gan/checkpointing.py).
+  # Nothing is written to the workdir before the checks below pass.
   initial = run.initial_state(config.seed)
+  abstract = par.abstract_state(initial)
+  reader = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=config.checkpoint.max_to_keep,
+                                      create=False)
+
+  def check(saved_config, step):
+    check_resumable(saved_config, config_dict, reader.directory)
+    if step % k:
+      raise UserError(f"the latest good checkpoint in {reader.directory} is at step {step}, which "
+                      f"steps_per_call={k} does not divide; resume with a steps_per_call that divides it")
+
+  try:
+    start, restored, damaged = reader.restore_newest(abstract, check)
+    if start is None and damaged:
+      shown = "; ".join(f"step {s}: {error}" for s, error in damaged)
+      raise UserError(f"no checkpoint in {reader.directory} can be restored ({shown}); they are left as they "
+                      "are: move the directory away to start afresh")
+    reader.set_aside(damaged)
+  finally:
+    reader.close()
   ckpt = checkpointing.Checkpointer(workdir, every_steps=config.checkpoint.every_steps,
                                     max_to_keep=config.checkpoint.max_to_keep)
-  start = ckpt.latest_step()
   if start is not None:
     logging.info("Resuming from %s/%d", ckpt.directory, start)
-    restored, _, _ = ckpt.restore(par.abstract_state(initial))
-    state = par.put_state(restored)
+    state = par.put_state(restored[0])
   else:
     start = 0
     state = par.put_state(initial)
@@ -192,7 +238,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   is_main = jax.process_index() == 0
   logger = MetricLogger(workdir, total_steps=config.num_train_steps, start_step=start, enabled=is_main)
   evaluator = run.family.evaluator(config, run.game, run.dataset, workdir)
-  best = checkpointing.BestCheckpointer(workdir, *evaluator.primary) if evaluator.primary else None
+  best = checkpointing.BestCheckpointer(workdir, *evaluator.primary, abstract) if evaluator.primary else None
   prefetcher = Prefetcher(lambda c: par.put_batch(run.batches(c)), start=start // k)
   profiler = Profiler(os.path.join(workdir, "profile"), *config.profile_steps, enabled=is_main)
   eval_metrics, previous, step, compiled = {}, None, start, False
@@ -240,6 +286,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
           stop_if_nonfinite(*previous)
         if logs:
           scalars = {name: v for name, v in jax.device_get(metrics).items() if name != parallel.NONFINITE}
+          if lr_scale != 1.0:
+            scalars["lr_scale"] = lr_scale
           logger.write(step, {f"train/{name}": v for name, v in scalars.items()})
           logger.progress(step, scalars)
         if evaluates:

@@ -1,7 +1,6 @@
 """The command line: bit-exact resume, SIGTERM, logs, config errors, sample.py."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -82,29 +81,6 @@ def test_resume_is_bit_exact_and_logs_append(straight_run, tmp_path):
   assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
 
 
-def test_sigterm_saves_and_resume_completes_bit_exact(tmp_path):
-  interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
-  proc = subprocess.Popen([sys.executable, "-m", "gan.main", *TINY_RING, f"--workdir={interrupted}",
-                           "--config.num_train_steps=1000000", "--config.log.every_steps=1"],
-                          cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  jsonl = interrupted / "metrics.jsonl"
-  deadline = time.time() + 120
-  while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 3):
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGTERM)
-  _, stderr = proc.communicate(timeout=120)
-  assert proc.returncode == 0, stderr[-3000:]
-  assert "Received SIGTERM" in stderr
-  stopped_at = int(final_state(interrupted).step)
-  assert 3 <= stopped_at < 1000000
-  # Resume to a few steps past the interruption (num_train_steps may change on resume) and compare
-  # with a run that went there without stopping.
-  target = stopped_at + 7
-  train(interrupted, target, extra=["--config.log.every_steps=1"])
-  train(straight, target, extra=["--config.log.every_steps=1"])
-  assert_bit_exact(final_state(interrupted), final_state(straight))
-
-
 def test_different_config_in_existing_workdir_is_refused_and_nothing_is_lost(straight_run):
   before = sorted(os.listdir(straight_run / "checkpoints"))
   result = run([*TINY_RING, f"--workdir={straight_run}", "--config.loss=hinge"])
@@ -151,8 +127,8 @@ def test_num_train_steps_may_not_change_on_resume_with_a_penalty_weight_schedule
      "config.regularizers.r1.schedule='step' is not valid: expected one of constant, linear_decay, cosine"),
     (["--config.model.nokey=1"], "unknown config key '--config.model.nokey'"),
     (["--config.batch_size=x"], "flag --config.batch_size=x"),
-    (["--config.data.name=tfds", "--config.data.tfds_name=mnist", "--config.data.data_dir={empty}",
-      "--config.model.generator.name=dcgan", "--config.model.discriminator.name=dcgan"],
+    # ring8's MLP keys (hidden, activation) are not DCGAN's: a TFDS image experiment.
+    (["--config=experiments/mnist_dcgan.py", "--config.data.data_dir={empty}"],
      "TFDS dataset 'mnist' is not prepared in data_dir={empty}"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_workdir(tmp_path, args, expected):
@@ -160,8 +136,8 @@ def test_bad_input_is_one_line_exit_2_and_no_workdir(tmp_path, args, expected):
   empty.mkdir()
   workdir = tmp_path / "run"
   start = time.time()
-  result = run(["--config=experiments/ring8.py", f"--workdir={workdir}",
-                *[a.format(empty=empty) for a in args]])
+  config = [] if args[0].startswith("--config=") else ["--config=experiments/ring8.py"]
+  result = run([*config, f"--workdir={workdir}", *[a.format(empty=empty) for a in args]])
   assert result.returncode == 2
   errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
   assert len(errors) == 1 and expected.format(empty=empty) in errors[0], result.stderr[-2000:]

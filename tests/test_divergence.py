@@ -97,3 +97,57 @@ def test_the_nan_report_names_the_first_bad_step_and_quantity_of_a_call():
     _, metrics = call(state, batch)
     found = parallel.first_nonfinite(metrics[parallel.NONFINITE], ["loss"], state, last_step=3, steps_per_call=3)
     assert found == expected, (xs, found)
+
+
+def blow_up_on_large_updates(monkeypatch, from_step: int, threshold: float):
+  """Makes the run's train step report a NaN d_loss at steps >= `from_step` whose largest G parameter
+  change exceeds `threshold`: a divergence that a smaller learning rate avoids (Adam moves each
+  parameter by about lr per step)."""
+  make = parallel.make
+
+  def make_unstable(mode, train_step, devices=None, steps_per_call=1):
+    def step(state, batch, axis_name=None):
+      new_state, metrics = train_step(state, batch, axis_name=axis_name)
+      change = jnp.max(jnp.stack([jnp.abs(a - b).max() for a, b in zip(jax.tree.leaves(new_state.g_params),
+                                                                          jax.tree.leaves(state.g_params))]))
+      blown = (new_state.step >= from_step) & (change > threshold)
+      return new_state, {**metrics, "d_loss": jnp.where(blown, jnp.nan, metrics["d_loss"])}
+    return make(mode, step, devices, steps_per_call)
+  monkeypatch.setattr(parallel, "make", make_unstable)
+
+
+def rollback_config(max_rollbacks, num_train_steps=12):
+  c = config()
+  c.num_train_steps = num_train_steps
+  c.divergence = {"action": "rollback", "lr_factor": 0.01, "max_rollbacks": max_rollbacks}
+  return c
+
+
+def test_rollback_returns_to_the_last_good_checkpoint_with_smaller_learning_rates_and_keeps_them(
+    monkeypatch, tmp_path):
+  lr = tiny_ring_config().optim.g.lr
+  blow_up_on_large_updates(monkeypatch, from_step=6, threshold=0.5 * lr)
+  state, _ = train.train_and_evaluate(rollback_config(max_rollbacks=1), str(tmp_path))
+  assert int(state.step) == 12
+  with open(tmp_path / "rollbacks.json") as f:
+    assert json.load(f) == [{"diverged_at": 6, "quantity": "d_loss", "from_step": 4, "lr_scale": 0.01}]
+  with open(tmp_path / "metrics.jsonl") as f:
+    rows = [json.loads(line) for line in f]
+  steps = [r["step"] for r in rows if "train/d_loss" in r]
+  assert steps == sorted(set(steps)) and steps[-1] == 12  # the rolled-back steps' lines are not kept twice
+  assert [r.get("train/lr_scale") for r in rows if "train/d_loss" in r] == [None if s <= 4 else 0.01
+                                                                             for s in steps]
+  assert all(np.isfinite(v) for r in rows for v in r.values())
+  # A resumed run keeps the reduced rates: at the config's own it would blow up at its first step.
+  state, _ = train.train_and_evaluate(rollback_config(max_rollbacks=1, num_train_steps=16), str(tmp_path))
+  assert int(state.step) == 16
+
+
+def test_rollback_stops_when_its_rollbacks_are_spent(monkeypatch, tmp_path):
+  blow_up_on_large_updates(monkeypatch, from_step=6, threshold=0.0)  # any learning rate blows up
+  with pytest.raises(train.Divergence, match=r"d_loss is NaN or Inf at step 6 after 2 rollbacks "
+                                             r"\(divergence.max_rollbacks=2\)") as info:
+    train.train_and_evaluate(rollback_config(max_rollbacks=2), str(tmp_path))
+  assert info.value.last_good == 4
+  with open(tmp_path / "rollbacks.json") as f:
+    assert [r["lr_scale"] for r in json.load(f)] == [0.01, 0.0001]

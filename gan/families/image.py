@@ -8,21 +8,62 @@ Its config keys: `loss`, `n_critic`, `data.*`, `model.*`, `acgan_weight`, `optim
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 
 from gan import augment, evaluation, factory, losses, models, regularizers, sampling, schedules
 from gan import config_validation as cv
-from gan.data import builtin, get_dataset
+from gan.data import builtin, get_dataset, tfds
 from gan.errors import UserError
 from gan.families.base import Family
 from gan.metrics import suite
-from gan.models import normalization
+from gan.models import mlp, normalization, resnet
 
 REQUIRED = ("loss", "n_critic", "model", "optim", "regularizers", "ema")
+SECTIONS = ("model", "model.generator", "model.discriminator", "optim", "regularizers", "ema")
 DATASETS = (*builtin.DATASETS, "tfds")
 AUGMENTATIONS = ("none", "diffaugment", "ada")
+# Fields of the model classes that gan/models/__init__.py `build` sets itself: not config keys.
+BUILT_FIELDS = ("parent", "name", "resolution", "channels", "out_dim", "num_classes", "axis_name")
+# Model config keys that are sizes -> their least value.
+MODEL_SIZES = {"width": 1, "pack": 1, "attention_resolution": 0, "shared_embedding_dim": 1}
+
+
+def _size_or_zero(config, key: str, minimum: int):
+  """An optional `data.*` size: absent, 0 (the data's own) or an integer >= `minimum`."""
+  value = config.data.get(key.split(".", 1)[1], 0)
+  if not (cv.is_int(value) and value == 0):
+    cv.int_at_least(config, key, minimum)
+
+
+def _known_image_size(config) -> int | None:
+  """The side of the images the models see, where known before the data is loaded: digits are 8x8,
+  TFDS images `data.image_size` (0: their own size, known only once loaded)."""
+  if config.data.name not in ("digits", "tfds"):
+    return None
+  return config.data.get("image_size", 0) or (8 if config.data.name == "digits" else None)
+
+
+def _validate_model_keys(config, player: str, cls):
+  """`model.<player>.*`: only the fields of its model class (`cls`), sizes, flags and activations of the
+  right type (`name`, `conditioning` and `norm` are checked by the caller)."""
+  prefix, section = f"model.{player}", config.model[player]
+  known = [f.name for f in dataclasses.fields(cls) if f.name not in BUILT_FIELDS]
+  for key in section.keys():
+    if key != "name" and key not in known:
+      raise UserError(f"config.{prefix}.{key} is not a key of the {section.name!r} {player} ({prefix}.name), "
+                      f"which takes {', '.join(known)}: start from an experiment written for that model")
+  for key, minimum in MODEL_SIZES.items():
+    if key in section:
+      cv.int_at_least(config, f"{prefix}.{key}", minimum)
+  if "hidden" in section:
+    cv.int_sequence(config, f"{prefix}.hidden", 1)
+  if "activation" in section:
+    cv.choice(config, f"{prefix}.activation", tuple(mlp.ACTIVATIONS))
+  if "spectral_norm" in section:
+    cv.boolean(config, f"{prefix}.spectral_norm")
 
 
 def _op_list(config, key: str, known):
@@ -40,6 +81,8 @@ class ImageFamily(Family):
   def validate(self, config, *, num_devices: int, process_count: int) -> None:
     for key in REQUIRED:
       cv.get(config, key)
+    for key in SECTIONS:
+      cv.section(config, key)
     cv.int_at_least(config, "n_critic", 1)
     cv.choice(config, "loss", tuple(losses.LOSSES))
     self._validate_data(config)
@@ -49,8 +92,9 @@ class ImageFamily(Family):
     self._validate_regularizers(config)
     if "augment" in config:
       cv.choice(config, "augment.kind", AUGMENTATIONS)
-      if config.augment.kind != "none" and config.data.name in ("ring8", "grid25"):
-        cv.fail("augment.kind", config.augment.kind, "'none' for 2D data (augmentations act on images)")
+      if config.augment.kind != "none" and config.data.name in evaluation.TOY_DATASETS:
+        cv.fail("augment.kind", config.augment.kind,
+                f"'none' for 2D data (data.name={config.data.name!r}; augmentations act on images)")
       for key, known in (("diffaugment_policy", augment.DIFF_AUGMENT_OPS), ("ada_ops", augment.ADA_OPS)):
         _op_list(config, f"augment.{key}", known)
       cv.number_in(config, "augment.ada_target", 0.0, 1.0)
@@ -69,14 +113,20 @@ class ImageFamily(Family):
   @staticmethod
   def _validate_data(config):
     cv.choice(config, "data.name", DATASETS)
-    if config.data.name == "tfds" and not config.data.get("tfds_name"):
-      cv.fail("data.tfds_name", config.data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
-    image_size = config.data.get("image_size", 0)
-    if config.data.name in ("tfds", "digits") and image_size != 0:
-      cv.int_at_least(config, "data.image_size", 8)
-    if config.data.name == "digits" and image_size not in (0, 8):
+    data = config.data
+    if data.name == "tfds":
+      if not (isinstance(data.get("tfds_name"), str) and data.get("tfds_name")):
+        cv.fail("data.tfds_name", data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
+      _size_or_zero(config, "data.center_crop", 1)
+      if "channels" in data:
+        cv.choice(config, "data.channels", (0, 1, 3))
+      if "resize_method" in data:
+        cv.choice(config, "data.resize_method", tfds.RESIZE_METHODS)
+    if data.name in ("tfds", "digits"):
+      _size_or_zero(config, "data.image_size", 8)
+    if data.name == "digits" and data.get("image_size", 0) not in (0, 8):
       cv.choice(config, "data.resize_method", builtin.DIGITS_RESIZE_METHODS)
-    if config.data.name == "digits":
+    if data.name == "digits":
       cv.choice(config, "data.channels", (0, 1, 3))
 
   @staticmethod
@@ -86,12 +136,14 @@ class ImageFamily(Family):
       cv.choice(config, "model.compute_dtype", tuple(factory.COMPUTE_DTYPES))
     cv.choice(config, "model.generator.name", tuple(models.GENERATORS))
     cv.choice(config, "model.discriminator.name", tuple(models.DISCRIMINATORS))
-    is_points = config.data.name in ("ring8", "grid25")
-    for player in ("generator", "discriminator"):
+    is_points = config.data.name in evaluation.TOY_DATASETS
+    for player, classes in (("generator", models.GENERATORS), ("discriminator", models.DISCRIMINATORS)):
       name = config.model[player].name
       if (name == "mlp") != is_points:
-        cv.fail(f"model.{player}.name", name,
-                "'mlp' for 2D data" if is_points else "an image model (not 'mlp') for image data")
+        cv.fail(f"model.{player}.name", name, ("'mlp' for 2D data" if is_points else
+                                               "an image model (not 'mlp') for image data")
+                + f" (data.name={config.data.name!r})")
+      _validate_model_keys(config, player, classes[name])
     for player, choices in (("generator", models.GENERATOR_CONDITIONING),
                             ("discriminator", models.DISCRIMINATOR_CONDITIONING)):
       if "conditioning" in config.model[player]:
@@ -102,11 +154,23 @@ class ImageFamily(Family):
     if g_conditioning in ("cbn", "biggan") and config.model.generator.get("norm", "batch") != "batch":
       cv.fail("model.generator.norm", config.model.generator.get("norm"),
               f"'batch' with conditioning={g_conditioning!r}")
+    size = _known_image_size(config)
+    if size and size & (size - 1):
+      cv.fail("data.image_size", size, "a power of two for the image models (they double 4x4 up to it), "
+              "or 0: the data's size")
+    if size and config.model.generator.name == "resnet" and g_conditioning == "biggan":
+      blocks = len(resnet.architecture(size)[1])
+      if config.model.z_dim <= blocks:
+        cv.fail("model.z_dim", config.model.z_dim, f"an integer >= {blocks + 1} with model.generator.conditioning="
+                f"'biggan' for {size}x{size} images (data.image_size): its hierarchical z gives each of the "
+                f"{blocks} generator blocks a chunk")
     pack = config.model.discriminator.get("pack", 1)
     if pack > 1 and config.model.discriminator.get("conditioning", "none") != "none":
-      cv.fail("model.discriminator.pack", pack, "1 with a conditional discriminator")
-    if pack < 1 or config.batch_size % (pack * devices):
-      cv.fail("model.discriminator.pack", pack, "a positive divisor of each device's batch")
+      cv.fail("model.discriminator.pack", pack, "1 with a conditional discriminator (model.discriminator."
+              f"conditioning={config.model.discriminator.conditioning!r})")
+    if config.batch_size % (pack * devices):
+      cv.fail("model.discriminator.pack", pack, f"a divisor of each device's batch (batch_size="
+              f"{config.batch_size} over {devices} devices)")
 
   @staticmethod
   def _validate_regularizers(config):
@@ -122,6 +186,9 @@ class ImageFamily(Family):
     if "consistency" in config.regularizers:
       for key in ("regularizers.consistency.real_weight", "regularizers.consistency.fake_weight"):
         cv.number_in(config, key, 0.0, float("inf"))
+        if cv.get(config, key) and config.data.name in evaluation.TOY_DATASETS:
+          cv.fail(key, cv.get(config, key), f"0 for 2D data (data.name={config.data.name!r}; its transforms act on "
+                  "images)")
       if "transforms" in config.regularizers.consistency:
         _op_list(config, "regularizers.consistency.transforms", augment.ADA_OPS)
 

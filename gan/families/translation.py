@@ -112,15 +112,16 @@ class TranslationFamily(Family):
     del num_devices, process_count
     for key in ("loss", "model", "optim"):
       cv.get(config, key)
-    cv.choice(config, "data.name", tasks.TASKS)
-    if self.paired_only and config.data.name not in tasks.PAIRED_TASKS:
-      cv.fail("data.name", config.data.name, f"a paired task for {self.name}: one of "
-              + ", ".join(tasks.PAIRED_TASKS))
+    names, task = tasks.PAIRED_TASKS if self.paired_only else tasks.TASKS, cv.get(config, "data.name")
+    if not (isinstance(task, str) and task in names):
+      cv.fail("data.name", task, f"a {'paired ' if self.paired_only else ''}task for {self.name} (config.family): "
+              "one of " + ", ".join(names))
     cv.int_at_least(config, "data.image_size", 8)
     cv.choice(config, "data.channels", (1, 3))
-    if config.data.name in tasks.NEEDS_PATH and not os.path.isdir(cv.get(config, "data.path") or ""):
-      cv.fail("data.path", config.data.path, f"the directory of the MNIST IDX files for {config.data.name} "
-              f"({', '.join(tasks.MNIST_FILES)})")
+    path = config.data.get("path", "")
+    if config.data.name in tasks.NEEDS_PATH and not (isinstance(path, str) and os.path.isdir(path)):
+      cv.fail("data.path", path, f"the directory of the MNIST IDX files for {config.data.name} (data.name): "
+              + ", ".join(tasks.MNIST_FILES))
     cv.choice(config, "loss", tuple(GAN_LOSS_SCALES))
     cv.choice(config, "model.compute_dtype", tuple(factory.COMPUTE_DTYPES))
     for player in ("g", "d"):
