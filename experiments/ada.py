@@ -21,6 +21,4 @@ def get_config(dataset="digits"):
   config = biggan.get_config(dataset)
   config.augment.update(kind="ada", ada_target=0.6, ada_interval=4,
                         ada_kimg=500.0 if dataset == "cifar10" else 20.0)
-  if dataset != "cifar10":
-    config.num_train_steps = 6000  # twice biggan's: the augmented D slows the conditional fit
   return config

@@ -24,5 +24,4 @@ def get_config(dataset="digits"):
   config.regularizers.consistency.update(real_weight=10.0, fake_weight=10.0)
   if dataset != "cifar10":  # a mirrored digit is another glyph (or none): D must not be flip-invariant
     config.regularizers.consistency.transforms = "int_translation"
-    config.num_train_steps = 6000  # twice biggan's: the consistency terms slow the conditional fit
   return config

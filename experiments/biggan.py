@@ -27,7 +27,7 @@ def get_config(dataset="digits"):
                                 shared_embedding_dim=128)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True,
                                     conditioning="projection")
-  if common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=32):
+  if common.set_size(config, dataset, cifar10_steps=100000, digits_steps=6000, digits_width=32):
     config.model.generator.attention_resolution = config.model.discriminator.attention_resolution = 16
     config.ema.update(decay=0.9999, start_step=20000)
   else:

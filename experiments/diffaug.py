@@ -20,6 +20,4 @@ def get_config(dataset="digits"):
   config.augment.kind = "diffaugment"
   config.augment.diffaugment_policy = ("color,translation,cutout" if dataset == "cifar10"
                                        else "translation,cutout")
-  if dataset != "cifar10":
-    config.num_train_steps = 6000  # twice biggan's: the augmented D slows the conditional fit
   return config
