@@ -4,8 +4,8 @@ Reproduces the penalty lambda E[(||grad D(x + delta)|| - 1)^2] = 10 around the r
 0.5 std(x) U[0, 1], with the non-saturating loss on the DCGAN architecture, Adam(1e-4, b1 0.5, b2 0.9)
 and batch 64. D uses layer norm instead of batch norm: a gradient penalty is per example.
 `--config=experiments/dragan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, the shared 2-core CPU, 3,000 steps,
-  seed 0, 255 s: 10/10 classes, digits FD 95.9, IS 7.25, precision 0.331, recall 0.487; by
+Measured result (digits, 2-core CPU, 3,000 steps, seed 0, 114 s: 10/10 classes, digits FD 107.3,
+  IS 7.16, precision 0.307, recall 0.435; by
   python scripts/benchmarks/zoo_digits.py --experiments=dragan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """

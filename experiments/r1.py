@@ -5,8 +5,8 @@ Reproduces their ResNet recipe: non-saturating loss, gamma/2 E_real[||grad D||^2
 normalization in D, RMSProp lr 1e-4 (alpha 0.99) for both players, z_dim 256, batch 64, an EMA of G
 (decay 0.999). `regularizers.r1.every` > 1 makes it lazy (StyleGAN2).
 `--config=experiments/r1.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
-Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 183 s:
-  10/10 classes, digits FD 54.7, IS 7.57, precision 0.292, recall 0.786; by
+Measured result (digits, 2-core CPU, 3,000 steps, seed 0, 258 s while other runs shared the CPU:
+  10/10 classes, digits FD 52.2, IS 7.54, precision 0.312, recall 0.777; by
   python scripts/benchmarks/zoo_digits.py --experiments=r1 --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """

@@ -3,8 +3,8 @@
 Reproduces the paper's recipe on the DCGAN architecture: critic loss E[D(fake)] - E[D(real)], every
 critic parameter clipped to [-0.01, 0.01] after its update, n_critic = 5, RMSProp lr 5e-5, batch 64.
 `--config=experiments/wgan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS, the paper's settings).
-Measured result (digits, the shared 2-core CPU, 3,000 steps,
-  seed 0, 157 s: 10/10 classes, digits FD 30.4, IS 7.62, precision 0.290, recall 0.866; by
+Measured result (digits, 2-core CPU, 3,000 steps, seed 0, 100 s: 10/10 classes, digits FD 23.3,
+  IS 7.74, precision 0.285, recall 0.880; by
   python scripts/benchmarks/zoo_digits.py --experiments=wgan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
