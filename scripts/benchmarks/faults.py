@@ -6,9 +6,11 @@ Usage:
   python scripts/benchmarks/faults.py [--experiments=ring8,digits_dcgan] [--cycles=10] [--seed=0] \
       [--workdir_root=/tmp/faults] [--output=report.md]
 
-- kill -9: a straight run, then the same run killed with SIGKILL `--cycles` times at random moments
-  (most while it trains: during steps, saves, evaluations, metrics writes; one in five while it starts
-  and restores) and rerun each time, then rerun to the end. Must hold: every rerun resumes (no error),
+- kill -9: a straight run, then the same run killed with SIGKILL `--cycles` times and rerun each time,
+  then rerun to the end. Each kill is aimed at one of: a random moment of the start (imports, restore,
+  compilation; one in five), the moment a save's temporary directory appears (one in five), or a random
+  step not yet checkpointed plus a random fraction of a logging interval (steps, saves, evaluations,
+  metrics writes). Must hold: every rerun resumes (no error),
   metrics.jsonl parses line by line and equals the straight run's (each step once, same values), the
   final state is bit-identical (every array) and best/ holds the same step.
 - divergence: ring8 with a WGAN loss and SGD at a learning rate that blows up within steps. With
@@ -135,6 +137,16 @@ def checkpoint_steps(workdir: str, subdir: str = "checkpoints") -> list[int]:
   return sorted(int(n) for n in os.listdir(directory) if n.isdigit()) if os.path.isdir(directory) else []
 
 
+def last_logged_step(workdir: str) -> int:
+  """The step of metrics.jsonl's last complete line (-1 if none)."""
+  try:
+    with open(os.path.join(workdir, "metrics.jsonl"), "rb") as f:
+      lines = f.read().split(b"\n")[:-1]
+    return json.loads(lines[-1])["step"] if lines else -1
+  except (OSError, ValueError):
+    return -1
+
+
 def partial_saves(workdir: str) -> set[str]:
   """orbax's temporary directories of saves under way (or cut short) in WORKDIR/checkpoints."""
   directory = os.path.join(workdir, "checkpoints")
@@ -150,8 +162,8 @@ def kill_cycles(name: str, cycles: int, rng: random.Random, root: str) -> dict:
   startup = probe.wait_for(COMPILED)
   rc, stderr = probe.finish()
   assert rc == 0 and clean(stderr), f"the straight run failed: {probe.log}"
-  training = time.time() - probe.started - startup
   total = int(args[1].split("=")[1])
+  interval = (time.time() - probe.started - startup) / total * 10  # the time of one logging interval
   kills, resumed, expected, moments = 0, 0, 0, []
 
   def count_resume(stderr, had_checkpoint):  # a rerun that got past its restore must have resumed
@@ -172,9 +184,11 @@ def kill_cycles(name: str, cycles: int, rng: random.Random, root: str) -> dict:
     elif moment == "save":  # the moment orbax's temporary directory of a save appears
       while proc.proc.poll() is None and not partial_saves(killed) - left_before:
         time.sleep(0.001)
-    else:
-      done = max(checkpoint_steps(killed), default=0) / total
-      time.sleep(rng.uniform(0, training * (1 - done)))
+    else:  # a random step not yet checkpointed, then a random fraction of a logging interval
+      target = rng.randint(max(checkpoint_steps(killed), default=0) + 1, total - 1)
+      while proc.proc.poll() is None and last_logged_step(killed) < target:
+        time.sleep(0.01)
+      time.sleep(rng.uniform(0, interval))
     if proc.proc.poll() is not None:  # finished before the kill
       rc, stderr = proc.finish()
       assert rc == 0 and clean(stderr), f"a rerun failed: {proc.log}"
