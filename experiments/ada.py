@@ -8,11 +8,11 @@ p starts at 0 and moves by sign(r_t - 0.6) * (batch * 4) / 500k every 4 D update
 D(real)] (so 0 -> 1 takes 500k real images). On digits (few thousand images) the adjustment is made
 faster (ada_kimg 20) so p can move within a CPU-sized run. `--config=experiments/ada.py:digits`
 (default) or `:cifar10`.
-Measured result (digits, the shared 2-core CPU, seed 0): at 6,000 steps (the digits default), 356 s:
-10/10 classes, digits FD 6.5, IS 9.82, precision 0.903, recall 0.740, worst requested class
-recognised 97.2% of the time; by
+Measured result (digits, 2-core CPU, seed 0, 6,000 steps (biggan's digits length), 445 s while other
+runs shared the CPU: 10/10 classes, digits FD 7.3, IS 9.85, precision 0.879, recall 0.771, worst
+requested class recognised 98.8% of the time; by
   python scripts/benchmarks/zoo_digits.py --experiments=ada --seeds=0
-At 3,000 steps (biggan's length) it was 10/10 classes, FD 46.7, worst class 56.8%. No CIFAR-10 result.
+No CIFAR-10 result.
 """
 from experiments import biggan
 

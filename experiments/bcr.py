@@ -9,12 +9,11 @@ Eq. 1) is `--config.regularizers.consistency.fake_weight=0`.
 On the digits T is translation only (`regularizers.consistency.transforms`): a mirrored digit is
 another glyph or none, and with the x-flip the run lost a class (9/10 classes, digits FD 208.1,
 one requested class recognised 1% of the time).
-Measured result (digits, the shared 2-core CPU, seed 0): at 6,000 steps (the digits default), 463 s:
-10/10 classes, digits FD 16.5, IS 9.80, precision 0.841, recall 0.576, worst requested class
-recognised 97.6% of the time; by
+Measured result (digits, 2-core CPU, seed 0, 6,000 steps (biggan's digits length), 713 s while other
+runs shared the CPU: 10/10 classes, digits FD 18.6, IS 9.80, precision 0.825, recall 0.521, worst
+requested class recognised 97.0% of the time; by
   python scripts/benchmarks/zoo_digits.py --experiments=bcr --seeds=0
-At biggan's 3,000 steps: 10/10 classes, FD 58.2, worst class 62.6% (mean 0.32 / 0.57 / 0.92 at
-1k / 2k / 3k steps: the consistency terms slow the conditional fit). No CIFAR-10 result.
+No CIFAR-10 result.
 """
 from experiments import biggan
 

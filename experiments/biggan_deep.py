@@ -9,9 +9,9 @@ shared class embedding instead of split hierarchically. At 128x128 with ch 128 t
 paper's sizes (D 34.6M parameters; G 50.2M against the paper's 50.4M; tests/test_biggan_deep.py).
 The paper trains it on ImageNet only; `:cifar10` applies it at 32x32 (widths of
 gan/models/resnet.py's architecture table), `:digits` (default) is CPU-sized.
-Measured result (digits, the shared 2-core CPU, 3,000 steps, seed 0, 381 s while a test suite ran):
-  10/10 classes, digits FD 24.4, IS 9.75, precision 0.757, recall 0.451; the worst requested class is
-  recognised 95.4% of the time (biggan: 94.0%); by
+Measured result (digits, 2-core CPU, 6,000 steps, seed 0, 783 s: 10/10 classes, digits FD 5.9,
+  IS 9.79, precision 0.841, recall 0.746; the worst requested class is recognised 97.4% of the time
+  (biggan: 98.2%); by
   python scripts/benchmarks/zoo_digits.py --experiments=biggan_deep --seeds=0
 No CIFAR-10 result (no data or accelerator here).
 """

@@ -1,7 +1,9 @@
 """Four fake CPU devices for the device-count tests, one XLA compilation cache per test run and fast-compile
 XLA flags; must run before JAX is first used."""
+import fcntl
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -21,8 +23,38 @@ os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 4)
+
+# The domain classifiers of the translation families' smoke runs (tests/test_families.py `smoke_config`),
+# trained as their evaluations train them and cached in GAN_CACHE_DIR.
+_WARM_CLASSIFIERS = """
+from gan import families
+from gan.families.translation import source_and_target
+from gan.metrics.domain_classifier import get_domain_classifier
+from tests.test_families import smoke_config
+for name in ("pix2pix", "cyclegan"):
+  config = smoke_config(name)
+  family = families.get(config)
+  data = family.dataset(config).data
+  for direction in family.directions(config):
+    target = source_and_target(data, direction)[1]
+    get_domain_classifier(target.name, target.train, target.train_labels, target.test, target.test_labels)
+"""
+
+
+@pytest.fixture(scope="session")
+def translation_classifiers():
+  """Trains the classifiers the translation families' CLI runs evaluate with, once per machine, in a
+  subprocess with XLA's default optimization: at the tests' fast-compile flags training them takes about
+  15 minutes, and with those flags a translation CLI run otherwise starts about three times faster. One
+  xdist worker trains while the other waits on the lock; later runs find them cached."""
+  os.makedirs(os.environ["GAN_CACHE_DIR"], exist_ok=True)
+  with open(os.path.join(os.environ["GAN_CACHE_DIR"], "warm.lock"), "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    subprocess.run([sys.executable, "-c", _WARM_CLASSIFIERS], env={**os.environ, "XLA_FLAGS": ""}, check=True,
+                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), capture_output=True)
 
 
 def pytest_sessionfinish(session):

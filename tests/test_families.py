@@ -37,13 +37,6 @@ def smoke_config(family, **overrides):
   return config
 
 
-def cli_env():
-  """The CLI runs' environment with XLA's default optimization (not the tests' fast-compile flags): their
-  final evaluation may train a classifier (gan/metrics/domain_classifier.py), which unoptimized code
-  runs about 20 times slower."""
-  return {**env(), "XLA_FLAGS": ""}
-
-
 def cli_args(family, **overrides):
   config = smoke_config(family, **overrides)
   flat = {**families.get(family).smoke, **overrides, **{f"optim.{p}.{k}": config.optim[p][k]
@@ -78,12 +71,13 @@ def test_jit_and_pmap_on_1_2_and_4_devices_match_one_device(family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.usefixtures("translation_classifiers")
 def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
   interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
   common = ["--config.log.every_steps=1", "--config.checkpoint.every_steps=1000"]
   proc = subprocess.Popen([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={interrupted}",
                            "--config.num_train_steps=1000000", "--config.eval.every_steps=1000000", *common],
-                          cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   jsonl = interrupted / "metrics.jsonl"
   deadline = time.time() + 120
   while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
@@ -97,7 +91,7 @@ def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
   for workdir in (interrupted, straight):  # the interrupted run resumes; the other goes straight there
     result = subprocess.run([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={workdir}",
                              f"--config.num_train_steps={target}", f"--config.eval.every_steps={target}", *common],
-                            cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
   assert_bit_exact(final_state(interrupted), final_state(straight))
   assert int(final_state(straight).step) == target

@@ -13,8 +13,8 @@ from gan import checkpointing, config_validation, families, sampling, sweep, tra
 from gan.data import translation as tasks
 from gan.errors import UserError
 from gan.families import translation
-from tests.test_cli import ROOT, run_script
-from tests.test_families import cli_env, smoke_config
+from tests.test_cli import ROOT, env, run_script
+from tests.test_families import smoke_config
 
 
 def save_run(workdir, family, **overrides):
@@ -100,10 +100,11 @@ def test_cyclegan_translates_both_ways(tmp_path):
     np.testing.assert_allclose(f["translated"], in_process(tmp_path, "BtoA", data.b.test[:3], 0), atol=1e-6)
 
 
+@pytest.mark.usefixtures("translation_classifiers")
 def test_evaluate_script_reports_every_metric_of_the_family(pix2pix_run, tmp_path):
   workdir, config = pix2pix_run
   result = subprocess.run([sys.executable, "scripts/evaluate.py", f"--workdir={workdir}", "--num_samples=30"],
-                          cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)  # trains a classifier
+                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
   with open(workdir / "eval" / "step_0.json") as f:
     out = json.load(f)

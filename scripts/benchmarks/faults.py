@@ -41,8 +41,8 @@ sys.path.insert(0, ROOT)
 
 # Small runs that checkpoint, evaluate and log often, so that random kills land on every kind of moment.
 RUNS = {
-    "ring8": ["--config=experiments/ring8.py", "--config.num_train_steps=1000", "--config.log.every_steps=10",
-              "--config.eval.every_steps=100", "--config.checkpoint.every_steps=50"],
+    "ring8": ["--config=experiments/ring8.py", "--config.num_train_steps=3000", "--config.log.every_steps=10",
+              "--config.eval.every_steps=500", "--config.checkpoint.every_steps=100"],
     "digits_dcgan": ["--config=experiments/digits_dcgan.py", "--config.num_train_steps=400",
                      "--config.log.every_steps=10", "--config.eval.every_steps=100",
                      "--config.checkpoint.every_steps=50"],
