@@ -95,8 +95,8 @@ def _maybe_initialize_distributed():
 
 
 class _QuietLibraries:
-  """Drops INFO lines from orbax and clu (one per checkpoint file / scalar); warnings still pass."""
-  PATHS = ("/orbax/", "/clu/", "/absl/logging", "/jax/_src/xla_bridge")
+  """Drops INFO lines from orbax (one per checkpoint file) and other libraries; warnings still pass."""
+  PATHS = ("/orbax/", "/absl/logging", "/jax/_src/xla_bridge")
 
   def filter(self, record):
     return record.levelno > 20 or not any(p in record.pathname for p in self.PATHS)
