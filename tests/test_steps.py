@@ -101,10 +101,29 @@ def test_learning_rate_schedules():
   config = tiny_ring_config()
   config.optim.g.update(lr=1.0, schedule="linear_decay", final_lr_fraction=0.1)
   schedule = factory.learning_rate(config.optim.g, 100)
-  np.testing.assert_allclose([schedule(0), schedule(50), schedule(100)], [1.0, 0.55, 0.1], rtol=1e-6)
-  config.optim.g.schedule = "cosine"
+  # At 0, T/2 and T linear and cosine agree; at T/4 they differ; after T both hold the final rate.
+  np.testing.assert_allclose([schedule(s) for s in (0, 25, 50, 100, 150)], [1.0, 0.775, 0.55, 0.1, 0.1], rtol=1e-6)
+  config.optim.g.schedule = "cosine"  # SGDR, Eq. 5: final + (1 - final) (1 + cos(pi s / T)) / 2
   schedule = factory.learning_rate(config.optim.g, 100)
-  np.testing.assert_allclose([schedule(0), schedule(50), schedule(100)], [1.0, 0.55, 0.1], rtol=1e-6)
+  quarter = 0.1 + 0.9 * (1 + np.cos(np.pi / 4)) / 2
+  np.testing.assert_allclose([schedule(s) for s in (0, 25, 50, 100, 150)], [1.0, quarter, 0.55, 0.1, 0.1],
+                             rtol=1e-6)
+
+
+def test_d_learning_rate_decays_over_its_own_updates():
+  """D takes n_critic updates per G step: its schedule spans num_train_steps * n_critic of them."""
+  config = tiny_ring_config(num_train_steps=10, n_critic=3)
+  for player in ("g", "d"):
+    config.optim[player].update(name="sgd", lr=1.0, schedule="linear_decay", final_lr_fraction=0.0)
+  game = factory.build_game(config, example_shape=(2,), num_classes=None)
+  grads = {"w": jnp.ones(())}
+  for optimizer, updates_to_zero in ((game.g_optimizer, 10), (game.d_optimizer, 30)):
+    state = optimizer.init(grads)
+    steps = []
+    for _ in range(updates_to_zero + 1):
+      update, state = optimizer.update(grads, state)
+      steps.append(-float(update["w"]))
+    np.testing.assert_allclose(steps, 1.0 - np.arange(updates_to_zero + 1) / updates_to_zero, atol=1e-6)
 
 
 @pytest.mark.parametrize("loss", ["ra_hinge", "non_saturating"])
