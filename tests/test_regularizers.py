@@ -42,6 +42,26 @@ def test_linear_discriminator_closed_forms(name, expected):
   np.testing.assert_allclose(float(value), expected, rtol=1e-5)
 
 
+A = jnp.array([0.5, 2.0, -1.5])
+
+
+def quadratic_d(x, y):
+  del y
+  return 0.5 * jnp.sum(A * x * x, axis=-1)
+
+
+@pytest.mark.parametrize("name,on", [("r1", "real"), ("r2", "fake")])
+def test_r1_and_r2_on_their_own_batch_with_a_quadratic_discriminator(name, on):
+  """D(x) = sum(a x^2) / 2 has gradient a * x, so R1 (Mescheder et al. 2018, Eq. 9) and R2 (Eq. 10) are
+  0.5 E ||a * x||^2 over reals and over fakes respectively; the batches differ (fakes are 3 times wider),
+  so computing either on the other batch fails."""
+  real, fake = random_batches()
+  x = real if on == "real" else fake
+  value = regularizers.PENALTY_FUNCTIONS[name](inputs_for(quadratic_d, real, fake), jax.random.PRNGKey(1))
+  expected = 0.5 * np.mean(np.sum((np.asarray(A) * np.asarray(x)) ** 2, axis=-1))
+  np.testing.assert_allclose(float(value), expected, rtol=1e-5)
+
+
 def test_one_sided_gradient_penalty_ignores_norms_below_one():
   small = lambda x, y: x @ (W / 4.0)  # noqa: E731  ||w|| < 1
   real, fake = random_batches()
