@@ -265,6 +265,7 @@ def test_evaluate_script_reproduces_the_training_eval_and_writes_json(digits_run
   assert out["protocol"]["step"] == 30 and out["protocol"]["generator"] == "ema"
   logged = [r for r in read_jsonl(os.path.join(digits_run, "metrics.jsonl")) if r["step"] == 30
             and "eval/digits_fd" in r][0]
+  assert {f"eval/{name}" for name in out["metrics"]} == {k for k in logged if k.startswith("eval/")}
   for name, value in out["metrics"].items():  # same checkpoint, noise and protocol: same numbers
     assert value == pytest.approx(logged[f"eval/{name}"], rel=1e-6, abs=1e-9), name
   assert "digits_fd" in result.stdout and "step_30.json" in result.stdout
