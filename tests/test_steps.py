@@ -8,7 +8,7 @@ import pytest
 from gan import factory
 from gan.data import get_dataset
 from gan.train import real_batches
-from tests.helpers import assert_trees_close, tiny_ring_config
+from tests.helpers import assert_trees_close, sgd, tiny_ring_config
 
 
 def make(config):
@@ -140,3 +140,49 @@ def test_g_update_sees_real_logits_only_for_relativistic_losses(loss):
   np.testing.assert_allclose(metrics["g_loss"], game.g_loss_fn(real_logits, fake_logits), rtol=1e-6)
   _, poisoned = g_update(state, np.full_like(real, np.nan), real_y, key)
   assert np.isnan(poisoned["g_loss"]) == (loss == "ra_hinge")
+
+
+def test_d_and_g_updates_are_hand_sgd_steps_and_report_their_losses_and_gradient_norms():
+  """D: one SGD step on hinge loss + gamma R1 (Mescheder et al. 2018, Eq. 9, the input gradient taken per
+  example by hand), reporting the loss, the weighted penalty and optax.global_norm of the gradient; G: one
+  SGD step on its loss against the updated D. A penalty subtracted, left out of the gradient, or
+  reported unweighted fails."""
+  lr, gamma = 0.1, 2.0
+  config = sgd(tiny_ring_config(loss="hinge"), lr=lr)
+  config.regularizers.r1.weight = gamma
+  game, state, batches = make(config)
+  real, real_y = batches(0)["x"][0], batches(0)["label"][0]
+  key = jax.random.PRNGKey(5)
+
+  def d(params, x, labels):
+    return game._discriminate(params, state.d_collections, x, labels)[0]
+
+  z, y = game._local_latents(key, real.shape[0], None)
+  fake = game.generate(state.g_params, state.g_collections, z, y, train=True)
+
+  def d_objective(params):
+    loss = game.d_loss_fn(d(params, real, real_y), d(params, fake, y))
+    input_grads = jax.vmap(jax.grad(lambda x, label: d(params, x[None], label[None])[0]))(real, real_y)
+    penalty = gamma * 0.5 * jnp.mean(jnp.sum(input_grads ** 2, axis=-1))
+    return loss + penalty, (loss, penalty)
+
+  (_, (d_loss, penalty)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(state.d_params)
+  after_d, metrics = jax.jit(lambda s: game._d_update(s, real, real_y, key, 0, None))(state)
+  np.testing.assert_allclose([metrics["d_loss"], metrics["d_penalty_r1"], metrics["d_grad_norm"]],
+                             [d_loss, penalty, optax.global_norm(d_grads)], rtol=1e-5)
+  assert_trees_close(after_d.d_params, jax.tree.map(lambda p, g: p - lr * g, state.d_params, d_grads),
+                     rtol=1e-5, atol=1e-7)
+
+  g_key = jax.random.PRNGKey(6)
+  z, y = game._local_latents(g_key, real.shape[0], None)
+
+  def g_objective(params):
+    generated = game.generate(params, state.g_collections, z, y, train=True)
+    return game.g_loss_fn(None, game._discriminate(after_d.d_params, after_d.d_collections, generated, y)[0])
+
+  g_loss, g_grads = jax.value_and_grad(g_objective)(state.g_params)
+  after_g, metrics = jax.jit(lambda s: game._g_update(s, real, real_y, g_key, None))(after_d)
+  np.testing.assert_allclose([metrics["g_loss"], metrics["g_grad_norm"]], [g_loss, optax.global_norm(g_grads)],
+                             rtol=1e-5)
+  assert_trees_close(after_g.g_params, jax.tree.map(lambda p, g: p - lr * g, state.g_params, g_grads),
+                     rtol=1e-5, atol=1e-7)
