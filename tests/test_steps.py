@@ -8,7 +8,7 @@ import pytest
 from gan import factory
 from gan.data import get_dataset
 from gan.train import real_batches
-from tests.helpers import assert_trees_close, sgd, tiny_ring_config
+from tests.helpers import assert_trees_close, sgd, tiny_digits_config, tiny_ring_config
 
 
 def make(config):
@@ -186,3 +186,29 @@ def test_d_and_g_updates_are_hand_sgd_steps_and_report_their_losses_and_gradient
                              rtol=1e-5)
   assert_trees_close(after_g.g_params, jax.tree.map(lambda p, g: p - lr * g, state.g_params, g_grads),
                      rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "ra_hinge"])
+def test_g_update_scores_augmented_images(loss):
+  """DiffAugment (Zhao et al. 2020, Sec. 3) augments what D sees in G's update too: generated images and,
+  for relativistic losses, the reals G's loss compares them with. The reported loss is recomputed here
+  on augmented images, and differs from the loss on the images as they are."""
+  config = tiny_digits_config(loss=loss)
+  config.augment.update(kind="diffaugment", diffaugment_policy="translation,cutout")
+  game, state, batches = make(config)
+  real, real_y = batches(0)["x"][-1], batches(0)["label"][-1]
+  key, p = jax.random.PRNGKey(7), state.augment_state["p"]
+  z, y = game._local_latents(key, real.shape[0], None)
+  fake = game.generate(state.g_params, state.g_collections, z, y, train=True)
+
+  def g_loss(augmented):
+    seen = game._augment(fake, jax.random.fold_in(key, 1), p, None) if augmented else fake
+    real_logits = None
+    if loss == "ra_hinge":
+      real_seen = game._augment(real, jax.random.fold_in(key, 2), p, None) if augmented else real
+      real_logits = game._discriminate(state.d_params, state.d_collections, real_seen, real_y)[0]
+    return game.g_loss_fn(real_logits, game._discriminate(state.d_params, state.d_collections, seen, y)[0])
+
+  _, metrics = jax.jit(lambda s: game._g_update(s, real, real_y, key, None))(state)
+  np.testing.assert_allclose(metrics["g_loss"], g_loss(True), rtol=1e-5)
+  assert abs(float(metrics["g_loss"]) - float(g_loss(False))) > 1e-4
