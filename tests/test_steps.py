@@ -212,3 +212,25 @@ def test_g_update_scores_augmented_images(loss):
   _, metrics = jax.jit(lambda s: game._g_update(s, real, real_y, key, None))(state)
   np.testing.assert_allclose(metrics["g_loss"], g_loss(True), rtol=1e-5)
   assert abs(float(metrics["g_loss"]) - float(g_loss(False))) > 1e-4
+
+
+def test_d_update_reports_bcr_terms_of_its_own_transform():
+  """bCR (Zhao et al. 2021, Eqs. 3-4): lambda_real E (D(x) - D(T x))^2 on reals and lambda_fake on
+  generated images, T drawn from the update's key; recomputed here with the same T."""
+  config = tiny_digits_config()
+  config.regularizers.consistency.update(real_weight=10.0, fake_weight=3.0, transforms="int_translation")
+  game, state, batches = make(config)
+  real, real_y = batches(0)["x"][0], batches(0)["label"][0]
+  key = jax.random.PRNGKey(8)
+  z, y = game._local_latents(key, real.shape[0], None)
+  fake = game.generate(state.g_params, state.g_collections, z, y, train=True)
+  cr_key = jax.random.fold_in(key, 4)
+  _, metrics = jax.jit(lambda s: game._d_update(s, real, real_y, key, 0, None))(state)
+  collections = state.d_collections
+  for k, (name, weight, x, labels) in enumerate((("real", 10.0, real, real_y), ("fake", 3.0, fake, y))):
+    logits, collections, _ = game._discriminate(state.d_params, collections, x, labels)
+    moved = game._consistency_transform(x, jax.random.fold_in(cr_key, k), None)
+    assert float(jnp.abs(moved - x).max()) > 0.1  # T moved the images
+    moved_logits = game._discriminate(state.d_params, state.d_collections, moved, labels)[0]
+    np.testing.assert_allclose(metrics[f"d_penalty_cr_{name}"], weight * jnp.mean((logits - moved_logits) ** 2),
+                               rtol=1e-4)
