@@ -1,8 +1,8 @@
 """Scalars to TensorBoard and to WORKDIR/metrics.jsonl, plus a progress line; process 0 only.
 
-TensorBoard events are written with the `tensorboard` package's own event-file writer (scalar
-summaries, as `tf.summary.scalar` v1 writes them), which does not import TensorFlow: a run starts
-about 6 s sooner.
+TensorBoard events (`EventFile`) are written in-process with the `tensorboard` package's record format
+and protos (scalar summaries, as `tf.summary.scalar` v1 writes them), without TensorFlow, whose import
+would add about 4 s to every run's start.
 
 metrics.jsonl survives kill -9: each line goes out in one `os.write` of the whole line (appended, not
 buffered), and a run resuming from step S first drops the lines after S (`keep_steps_up_to`: they
@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import time
 
 from absl import logging
@@ -53,6 +54,32 @@ def keep_steps_up_to(path: str, last_step: int) -> None:
                   len(complete) + bool(torn) - len(kept), path, last_step)
 
 
+class EventFile:
+  """One TensorBoard event file, WORKDIR/events.out.tfevents.<time>.<host>.<pid>: a TFRecord of Event
+  protos, the first naming the format (`brain.Event:2`); each `write` appends and flushes one record."""
+
+  def __init__(self, directory: str):
+    from tensorboard.compat.proto import event_pb2  # pylint: disable=g-import-not-at-top
+    from tensorboard.summary.writer.record_writer import RecordWriter  # pylint: disable=g-import-not-at-top
+    self._event_pb2 = event_pb2
+    name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}"
+    self.path = os.path.join(directory, name)
+    self._records = RecordWriter(open(self.path, "ab"))  # pylint: disable=consider-using-with
+    self._append(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+  def _append(self, event) -> None:
+    self._records.write(event.SerializeToString())
+    self._records.flush()
+
+  def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
+    from tensorboard.compat.proto import summary_pb2  # pylint: disable=g-import-not-at-top
+    values = [summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in scalars.items()]
+    self._append(self._event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=values)))
+
+  def close(self) -> None:
+    self._records.close()
+
+
 class MetricLogger:
   def __init__(self, workdir: str, *, total_steps: int, start_step: int, enabled: bool = True):
     """`start_step`: the step the run starts (or resumes) from; lines after it are dropped from
@@ -63,8 +90,7 @@ class MetricLogger:
     self.writer = None
     if enabled:
       keep_steps_up_to(self.jsonl_path, start_step)
-      from tensorboard.summary.writer.event_file_writer import EventFileWriter  # pylint: disable=g-import-not-at-top
-      self.writer = EventFileWriter(workdir)
+      self.writer = EventFile(workdir)
     self._last_time, self._last_step = time.time(), start_step
 
   def write(self, step: int, scalars: dict) -> None:
@@ -73,11 +99,9 @@ class MetricLogger:
     if not self.enabled:
       return
     scalars = {k: float(v) for k, v in scalars.items()}
-    from tensorboard.compat.proto import event_pb2, summary_pb2  # pylint: disable=g-import-not-at-top
-    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in scalars.items()])
-    self.writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
     line = (json.dumps({"step": step, **scalars}) + "\n").encode()
     try:
+      self.writer.write_scalars(step, scalars)
       fd = os.open(self.jsonl_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
       try:
         if os.write(fd, line) < len(line):  # a regular file takes a short write only when the disk is full
@@ -85,7 +109,7 @@ class MetricLogger:
       finally:
         os.close(fd)
     except OSError as e:
-      raise UserError(f"cannot write {self.jsonl_path}: {e}") from e
+      raise UserError(f"cannot write {e.filename or self.jsonl_path}: {e}") from e
 
   def progress(self, step: int, scalars: dict) -> None:
     now = time.time()
