@@ -13,7 +13,7 @@ Key choices and why (single-seed evidence in scripts/benchmarks/results/toy_qual
   weights from before G has settled (5k steps: HQ 0.71 vs 0.96 without EMA); started late it
   averages only the decayed-rate phase.
 
-Measured (2-core CPU, shared with another developer's tests), by
+Measured (2-core CPU, shared with test runs), by
   python scripts/benchmarks/toy_quality.py --config=experiments/ring8.py --seeds=0,1,2
   seed 0: 111 s, 8 modes, HQ 0.9801, rKL 0.0009 | seed 1: 88 s, 8, 0.9841, 0.0013 |
   seed 2: 89 s, 8, 0.9823, 0.0023  (all pass; table in scripts/benchmarks/results/toy_quality.md).

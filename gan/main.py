@@ -8,6 +8,7 @@ written to the workdir.
 """
 from __future__ import annotations
 
+import logging as std_logging
 import os
 import sys
 
@@ -110,6 +111,15 @@ def _unraisable(info):
     sys.__unraisablehook__(info)
 
 
+class _UnretrievedAsyncErrors:
+  """Drops asyncio's "... exception was never retrieved" reports (with their tracebacks): TensorStore's
+  reads of a damaged checkpoint leave them behind after the restore has already failed and been reported
+  as one warning or one error line (gan/checkpointing.py `restore_newest`)."""
+
+  def filter(self, record):
+    return "exception was never retrieved" not in str(record.msg)
+
+
 def main(argv):
   if len(argv) > 1:
     fail(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -117,6 +127,7 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   logging.get_absl_handler().addFilter(_QuietLibraries())
   sys.unraisablehook = _unraisable
+  std_logging.getLogger("asyncio").addFilter(_UnretrievedAsyncErrors())
   _maybe_initialize_distributed()
   train_or_fail(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
 
