@@ -17,6 +17,8 @@ import os
 
 import ml_collections
 
+from gan.errors import UserError
+
 ACTIONS = ("stop", "rollback")
 FILENAME = "rollbacks.json"
 
@@ -31,8 +33,15 @@ def history(workdir: str) -> list[dict]:
   path = os.path.join(workdir, FILENAME)
   if not os.path.exists(path):
     return []
-  with open(path) as f:
-    return json.load(f)
+  try:
+    with open(path) as f:
+      rollbacks = json.load(f)
+    if isinstance(rollbacks, list) and all(isinstance(r, dict) and "lr_scale" in r for r in rollbacks):
+      return rollbacks
+  except (OSError, ValueError):
+    pass
+  raise UserError(f"{path} is not a list of rollbacks (written by this program): restore it or move it "
+                  "away (the run then uses the config's learning rates)")
 
 
 def lr_scale(rollbacks: list[dict]) -> float:

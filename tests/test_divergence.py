@@ -151,3 +151,10 @@ def test_rollback_stops_when_its_rollbacks_are_spent(monkeypatch, tmp_path):
   assert info.value.last_good == 4
   with open(tmp_path / "rollbacks.json") as f:
     assert [r["lr_scale"] for r in json.load(f)] == [0.01, 0.0001]
+
+
+def test_a_damaged_rollback_record_is_one_user_error(tmp_path):
+  (tmp_path / "rollbacks.json").write_text("[{\"diverged_at\": 6")  # torn
+  with pytest.raises(train.UserError, match="rollbacks.json is not a list of rollbacks"):
+    train.train_and_evaluate(rollback_config(max_rollbacks=1), str(tmp_path))
+  assert sorted(os.listdir(tmp_path)) == ["rollbacks.json"]  # nothing written
