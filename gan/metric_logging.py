@@ -59,9 +59,9 @@ class EventFile:
   protos, the first naming the format (`brain.Event:2`); each `write` appends and flushes one record."""
 
   def __init__(self, directory: str):
-    from tensorboard.compat.proto import event_pb2  # pylint: disable=g-import-not-at-top
+    from tensorboard.compat.proto import event_pb2, summary_pb2  # pylint: disable=g-import-not-at-top
     from tensorboard.summary.writer.record_writer import RecordWriter  # pylint: disable=g-import-not-at-top
-    self._event_pb2 = event_pb2
+    self._event_pb2, self._summary_pb2 = event_pb2, summary_pb2
     name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}"
     self.path = os.path.join(directory, name)
     self._records = RecordWriter(open(self.path, "ab"))  # pylint: disable=consider-using-with
@@ -72,9 +72,9 @@ class EventFile:
     self._records.flush()
 
   def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
-    from tensorboard.compat.proto import summary_pb2  # pylint: disable=g-import-not-at-top
-    values = [summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in scalars.items()]
-    self._append(self._event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=values)))
+    summary = self._summary_pb2.Summary(value=[self._summary_pb2.Summary.Value(tag=k, simple_value=v)
+                                               for k, v in scalars.items()])
+    self._append(self._event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
 
   def close(self) -> None:
     self._records.close()
