@@ -18,8 +18,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.profile_steps = (0, 0)
 
   config.data = ml_collections.ConfigDict(dict(
-      name="digits",  # ring8 | grid25 | digits | tfds
+      name="digits",  # ring8 | grid25 | digits | tfds | idx | image_folder | array (gan/data/files.py)
       tfds_name="", split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
+      path="",  # idx: directory of IDX files; image_folder: folder of images; array: prepared .npz
       # image_size 0 keeps the data's size; channels 0 keeps its channels (1 or 3 converts)
       image_size=0, center_crop=0, resize_method="bilinear", channels=0))
 

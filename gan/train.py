@@ -25,6 +25,9 @@ from gan.workdir_lock import WorkdirLock
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = ("num_train_steps", "log", "eval", "checkpoint", "steps_per_call", "profile_steps",
                      "divergence")
+# Keys added to the configs after checkpoints were written without them -> the value that behaves as
+# their absence did: such a checkpoint resumes under a config that has the key at that value.
+ADDED_KEYS = {"data.path": ""}
 
 
 class StopSignal:
@@ -105,7 +108,7 @@ def check_resumable(saved: dict, config: dict, directory: str) -> None:
   decaying learning rate or penalty weight is a function of the total number of steps, so changing it
   would change the run's past.
   """
-  saved, current = _flatten(saved), _flatten(config)
+  saved, current = {**ADDED_KEYS, **_flatten(saved)}, {**ADDED_KEYS, **_flatten(config)}
   changed = sorted(k for k in saved.keys() | current.keys()
                    if k.split(".")[0] not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
   if changed:
