@@ -1,9 +1,12 @@
-"""mnist_dcgan: DCGAN (Radford et al. 2016) on MNIST via TFDS, resized 28 -> 32 so the network is the
-standard power-of-two DCGAN (G: 4x4x512 -> 3 transposed convs -> 32x32x1; D mirrored).
+"""mnist_dcgan: DCGAN (Radford et al. 2016) on MNIST read from its IDX files, resized 28 -> 32 so the
+network is the standard power-of-two DCGAN (G: 4x4x512 -> 3 transposed convs -> 32x32x1; D mirrored).
 
 Hyper-parameters are the paper's (Adam 2e-4, beta1 0.5, batch 64, non-saturating loss) with an EMA
-generator. Needs the prepared TFDS `mnist` (`tfds build mnist --data_dir=DIR`, then
-`--config.data.data_dir=DIR`); no result is measured here yet.
+generator. The data is the user's copy of the four MNIST IDX files (docs/data.md):
+  python -m gan.main --config=experiments/mnist_dcgan.py --workdir=DIR --config.data.path=MNIST_DIR
+Fashion-MNIST and KMNIST use the same file names. The TFDS route stays available:
+`--config.data.name=tfds --config.data.data_dir=TFDS_DIR` with a prepared TFDS `mnist`.
+No result is measured here yet.
 """
 from experiments import common
 
@@ -11,7 +14,8 @@ from experiments import common
 def get_config(arg=None):
   del arg
   config = common.base_config()
-  config.data.update(name="tfds", tfds_name="mnist", split="train", image_size=32, channels=1)
+  # data.path "" fails with one line when the data is opened: pass --config.data.path=MNIST_DIR.
+  config.data.update(name="idx", path="", split="train", tfds_name="mnist", image_size=32, channels=1)
   config.batch_size = 64
   config.num_train_steps = 20000
   config.loss = "non_saturating"

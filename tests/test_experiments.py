@@ -103,6 +103,7 @@ def test_cli_end_to_end(tmp_path, experiment, shape):
 def test_tfds_experiments_train_on_mock_data(tmp_path, experiment, channels):
   config = importlib.import_module(f"experiments.{experiment}").get_config()
   config.update(batch_size=8, num_train_steps=2)
+  config.data.name = "tfds"  # mnist_dcgan reads IDX files by default (tests/test_data_files.py); its TFDS route
   config.model.update(z_dim=8)
   config.model.generator.width = 8
   config.model.discriminator.width = 8

@@ -76,12 +76,16 @@ class ArrayDataset:
 
 def get_dataset(data_config, *, seed: int, batch_size: int, process_index: int = 0,
                 process_count: int = 1):
-  """Builds the dataset named by `data_config.name` (see gan/data/builtin.py and gan/data/tfds.py)."""
+  """Builds the dataset named by `data_config.name` (gan/data/builtin.py, gan/data/files.py for local
+  image files, gan/data/tfds.py)."""
   from gan.data import builtin  # pylint: disable=g-import-not-at-top
   common = dict(seed=seed, batch_size=batch_size, process_index=process_index,
                 process_count=process_count)
   if data_config.name in builtin.DATASETS:
     return builtin.DATASETS[data_config.name](data_config, **common)
+  if data_config.name in ("idx", "image_folder", "array"):
+    from gan.data import files  # pylint: disable=g-import-not-at-top
+    return files.build(data_config, **common)
   if data_config.name == "tfds":
     from gan.data import tfds  # pylint: disable=g-import-not-at-top  (imports TensorFlow)
     return tfds.build(data_config, **common)

@@ -9,7 +9,8 @@ described on that page: a big-endian header, then the data as unsigned bytes.
   count * rows * cols pixels, row-major;
 - labels: magic 2049 (0x00000801: unsigned bytes, 1 dimension), count, then count labels.
 
-Every problem with a file (missing, unreadable gzip, wrong magic number, short header, data longer or
+`load_split` reads one split (the files of Fashion-MNIST and KMNIST have the same names and format);
+`load_mnist` all four files. Every problem with a file (missing, unreadable gzip, wrong magic number, short header, data longer or
 shorter than the header says) is a `gan.errors.UserError` of one line that names the file.
 """
 from __future__ import annotations
@@ -99,6 +100,31 @@ def _pair(images_path: str, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
   if len(labels) and labels.max() > 9:
     raise UserError(f"{labels_path}: label {int(labels.max())} is not a digit 0-9")
   return images, labels.astype(np.int32)
+
+
+SPLITS = {"train": MNIST_FILES[:2], "test": MNIST_FILES[2:]}
+
+
+def load_split(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """uint8 images (N, rows, cols) and int32 labels of `split`: "train", "test" or "train+test"
+  (concatenated in that order), read from only the files that split needs."""
+  names = [s.strip() for s in split.split("+")]
+  if not names or any(name not in SPLITS for name in names):
+    raise UserError(f"data.split={split!r} is not one of train, test, train+test for IDX files")
+  if not os.path.isdir(directory):
+    raise UserError(f"IDX directory {directory!r} does not exist (data.path; expected it to hold "
+                    f"{_expected()})")
+  parts = []
+  for name in names:
+    paths = [_find(directory, f) for f in SPLITS[name]]
+    missing = [f"{f}[.gz]" for f, p in zip(SPLITS[name], paths) if p is None]
+    if missing:
+      raise UserError(f"IDX directory {directory!r} lacks {', '.join(missing)} (split {name!r} of "
+                      f"data.split={split!r})")
+    parts.append(_pair(*paths))
+  if len({p[0].shape[1:] for p in parts}) > 1:
+    raise UserError(f"the splits of data.split={split!r} in {directory!r} have images of different sizes")
+  return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def load_mnist(directory: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

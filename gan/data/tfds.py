@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from gan.data import ArrayDataset
+from gan.data.images import options as image_options
 from gan.errors import UserError
 
-RESIZE_METHODS = ("bilinear", "area", "nearest")
 _LOAD_BATCH = 256
 
 
@@ -67,21 +67,12 @@ def _options(data_config) -> dict[str, Any]:
   data_dir = data_config.get("data_dir", None) or None
   if data_dir is not None:
     data_dir = os.path.expanduser(str(data_dir))
-  method = str(data_config.get("resize_method", "bilinear")).lower()
-  if method not in RESIZE_METHODS:
-    raise UserError(f"data.resize_method={method!r} is not one of {', '.join(RESIZE_METHODS)}")
-  channels = int(data_config.get("channels", 0) or 0)
-  if channels not in (0, 1, 3):
-    raise UserError(f"data.channels={channels} must be 0 (keep), 1 (gray) or 3 (RGB)")
-  image_size = int(data_config.get("image_size", 0) or 0)
-  center_crop = int(data_config.get("center_crop", 0) or 0)
-  if image_size < 0 or center_crop < 0:
-    raise UserError(f"data.image_size={image_size} and data.center_crop={center_crop} must be >= 0")
+  shape = image_options(data_config)  # the keys every image source shares (gan/data/images.py)
   return dict(
       name=name, split=str(data_config.get("split", "train") or "train"), data_dir=data_dir,
-      image_size=image_size, center_crop=center_crop, resize_method=method,
+      image_size=shape.image_size, center_crop=shape.center_crop, resize_method=shape.resize_method,
       image_key=str(data_config.get("image_key", "image") or "image"),
-      label_key=data_config.get("label_key", "label"), channels=channels)
+      label_key=data_config.get("label_key", "label"), channels=shape.channels)
 
 
 def _prepare_hint(name: str, data_dir: str) -> str:

@@ -1,6 +1,7 @@
 """The image family: a generator from noise (and a class) to data, a discriminator, n_critic D updates
 per G update (gan/steps.py `GANGame`). DCGAN ... BigGAN-deep, WGAN(-GP), R1, CR/bCR, DiffAugment and
-ADA on the 2D toys, the digits and TFDS images (experiments/*.py without a `family` key).
+ADA on the 2D toys, the digits, TFDS images and local image files (gan/data/files.py)
+(experiments/*.py without a `family` key).
 
 Its config keys: `loss`, `n_critic`, `data.*`, `model.*`, `acgan_weight`, `optim.{g,d}.*`,
 `regularizers.*`, `augment.*`, `ema.*` and `eval.{num_samples, inception_weights, augmentation_score}`
@@ -15,7 +16,7 @@ import numpy as np
 
 from gan import augment, evaluation, factory, losses, models, regularizers, sampling, schedules
 from gan import config_validation as cv
-from gan.data import builtin, get_dataset, tfds
+from gan.data import builtin, files, get_dataset, images
 from gan.errors import UserError
 from gan.families.base import Family
 from gan.metrics import suite
@@ -23,7 +24,8 @@ from gan.models import mlp, normalization, resnet
 
 REQUIRED = ("loss", "n_critic", "model", "optim", "regularizers", "ema")
 SECTIONS = ("model", "model.generator", "model.discriminator", "optim", "regularizers", "ema")
-DATASETS = (*builtin.DATASETS, "tfds")
+DATASETS = (*builtin.DATASETS, "tfds", *files.SOURCES)
+SHAPED_DATASETS = ("tfds", *files.SOURCES)  # images shaped by data.center_crop/channels/resize_method
 AUGMENTATIONS = ("none", "diffaugment", "ada")
 # Fields of the model classes that gan/models/__init__.py `build` sets itself: not config keys.
 BUILT_FIELDS = ("parent", "name", "resolution", "channels", "out_dim", "num_classes", "axis_name")
@@ -40,8 +42,8 @@ def _size_or_zero(config, key: str, minimum: int):
 
 def _known_image_size(config) -> int | None:
   """The side of the images the models see, where known before the data is loaded: digits are 8x8,
-  TFDS images `data.image_size` (0: their own size, known only once loaded)."""
-  if config.data.name not in ("digits", "tfds"):
+  TFDS and local images `data.image_size` (0: their own size, known only once loaded)."""
+  if config.data.name not in ("digits", *SHAPED_DATASETS):
     return None
   return config.data.get("image_size", 0) or (8 if config.data.name == "digits" else None)
 
@@ -114,15 +116,17 @@ class ImageFamily(Family):
   def _validate_data(config):
     cv.choice(config, "data.name", DATASETS)
     data = config.data
-    if data.name == "tfds":
-      if not (isinstance(data.get("tfds_name"), str) and data.get("tfds_name")):
-        cv.fail("data.tfds_name", data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
+    if data.name == "tfds" and not (isinstance(data.get("tfds_name"), str) and data.get("tfds_name")):
+      cv.fail("data.tfds_name", data.get("tfds_name"), "a TFDS dataset name such as 'mnist'")
+    if data.name in files.SOURCES and not isinstance(data.get("path", ""), str):  # "" fails on loading
+      cv.fail("data.path", data.get("path"), f"{files.PATH_HELP[data.name]} (data.name={data.name!r})")
+    if data.name in SHAPED_DATASETS:
       _size_or_zero(config, "data.center_crop", 1)
       if "channels" in data:
         cv.choice(config, "data.channels", (0, 1, 3))
       if "resize_method" in data:
-        cv.choice(config, "data.resize_method", tfds.RESIZE_METHODS)
-    if data.name in ("tfds", "digits"):
+        cv.choice(config, "data.resize_method", images.RESIZE_METHODS)
+    if data.name in ("digits", *SHAPED_DATASETS):
       _size_or_zero(config, "data.image_size", 8)
     if data.name == "digits" and data.get("image_size", 0) not in (0, 8):
       cv.choice(config, "data.resize_method", builtin.DIGITS_RESIZE_METHODS)
@@ -201,6 +205,10 @@ class ImageFamily(Family):
             "kind": dataset.kind}
 
   def game(self, config, meta: dict, *, axis_name: str | None = None):
+    shape = meta["example_shape"]
+    if meta["kind"] == "images" and not (shape[0] == shape[1] >= 8 and shape[0] & (shape[0] - 1) == 0):
+      raise UserError(f"the images of data.name={config.data.name!r} are {shape[0]}x{shape[1]}; the image "
+                      "models need a square power-of-two size >= 8: set data.image_size (e.g. 32)")
     return factory.build_game(config, example_shape=tuple(meta["example_shape"]),
                               num_classes=meta["num_classes"], axis_name=axis_name)
 
