@@ -72,9 +72,11 @@ def base_config() -> ml_collections.ConfigDict:
   # ("" = reverse_kl for toys, digits_fd for digits, inception_fd for TFDS with weights).
   # augmentation_score: for class-conditional digits models, also train classifiers on generated
   # samples (CAS, data augmentation; gan/metrics/augmentation_score.py), ~30 s per evaluation.
+  # feature_net: "" = the data's default; "mnist_cnn" = the MnistCNN for grey 28/32 px digits, trained on
+  # the IDX files at mnist_path ("" = data.path of idx data; gan/metrics/digits.py, docs/data.md).
   config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, grid_size=64,
                                                inception_weights="", primary_metric="",
-                                               augmentation_score=False))
+                                               augmentation_score=False, feature_net="", mnist_path=""))
   config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
   config.divergence = divergence_policy()
   return config
