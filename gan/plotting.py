@@ -118,3 +118,82 @@ def save_scatter(samples: np.ndarray, path: str, centers: np.ndarray | None = No
   _ensure_parent(path)
   fig.savefig(path, format="png")
   return path
+
+
+def _figure(width_in: float, height_in: float, dpi: int):
+  """A matplotlib Figure on its own Agg canvas (pyplot's global state is left alone)."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+  FigureCanvasAgg(fig)
+  return fig
+
+
+def save_bar_panels(labels: list[str], panels: list[dict], path: str, *, note: str = "",
+                    width_px: int = 1000, dpi: int = 100) -> str:
+  """Horizontal bar charts side by side, one row per label, sharing the rows (top row first).
+
+  `panels`: one dict per metric with `title`, `lower_is_better` (bool), `mean` (one value per label,
+  NaN when missing), `std` (per label, NaN/None for none) and optionally `points` (per label, a list of
+  single values drawn as dots, e.g. one per seed). A panel whose positive means span more than two
+  decades gets a logarithmic axis. Error bars stop at 0 (or at the log axis' left end). Sized for
+  `width_px` pixels at `dpi` (the width at which GitHub shows a README image is about 900 px), so the
+  text stays legible there. `note` goes under the panels.
+  """
+  n, k = len(labels), len(panels)
+  if n == 0 or k == 0:
+    raise ValueError("nothing to plot")
+  label_in = min(3.6, 0.6 + 0.075 * max(len(s) for s in labels))
+  width_in = width_px / dpi
+  height_in = 1.3 + 0.3 * n + (0.3 if note else 0.0)
+  fig = _figure(width_in, height_in, dpi)
+  bottom_in = 0.5 + (0.3 if note else 0.0)
+  gap_in = 0.5
+  panel_in = (width_in - label_in - 0.2 - gap_in * (k - 1)) / k
+  y = np.arange(n)
+  for j, panel in enumerate(panels):
+    left = (label_in + j * (panel_in + gap_in)) / width_in
+    ax = fig.add_axes((left, bottom_in / height_in, panel_in / width_in, (height_in - bottom_in - 0.75) / height_in))
+    mean = np.asarray(panel["mean"], np.float64)
+    std = np.asarray([np.nan if s is None else s for s in panel.get("std", [None] * n)], np.float64)
+    points = panel.get("points") or [[] for _ in range(n)]
+    finite = mean[np.isfinite(mean)]
+    log = finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > 100
+    floor = 0.0
+    if log:
+      ax.set_xscale("log")
+      low = min([finite.min()] + [p for pts in points for p in pts if p > 0])
+      floor = 10 ** np.floor(np.log10(low / 2))
+    drawn = np.where(np.isfinite(mean), mean, floor)
+    lower = np.where(np.isfinite(std), np.minimum(std, np.maximum(drawn - floor, 0)), 0)
+    upper = np.where(np.isfinite(std), std, 0)
+    ax.barh(y, drawn - floor, left=floor, height=0.7, color="#4C72B0", alpha=0.85, zorder=2)
+    if np.any(upper > 0):
+      ax.errorbar(drawn, y, xerr=[lower, upper], fmt="none", ecolor="#222222", elinewidth=1.2,
+                  capsize=3, zorder=3)
+    for i, pts in enumerate(points):
+      if len(pts):
+        ax.plot(np.maximum(np.asarray(pts, np.float64), floor if log else -np.inf), np.full(len(pts), i),
+                "o", ms=3.5, mfc="white", mec="#222222", mew=0.9, zorder=4)
+    if log:
+      ax.set_xlim(left=floor)
+    elif finite.size and finite.min() >= 0:
+      ax.set_xlim(left=0)
+    ax.set_ylim(n - 0.5, -0.5)  # first label on top
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels if j == 0 else [], fontsize=11)
+    ax.tick_params(axis="x", labelsize=10)
+    if not log:
+      from matplotlib.ticker import MaxNLocator  # pylint: disable=g-import-not-at-top
+      ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.grid(axis="x", color="#dddddd", zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+      ax.spines[side].set_visible(False)
+    better = "← better" if panel["lower_is_better"] else "better →"
+    ax.set_title(f"{panel['title']}\n{better}", fontsize=12, loc="center")
+  if note:
+    fig.text(0.01, 0.12 / height_in, note, fontsize=10, color="#444444", ha="left", va="bottom")
+  _ensure_parent(path)
+  fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+  return path

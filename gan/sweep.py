@@ -26,7 +26,6 @@ import time
 from absl import flags
 from ml_collections import config_dict, config_flags
 
-from gan import config_validation
 from gan.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -136,6 +135,7 @@ def plan(config_path: str, grid: list[tuple[str, list[str]]], seeds: list[int], 
 
   Raises UserError on the first bad key or value, so nothing runs unless every run can start.
   """
+  from gan import config_validation  # pylint: disable=g-import-not-at-top  (imports JAX: not for re-plotting)
   bad = [o for o in overrides if not re.match(r"--config\.[\w.]+=", o)]
   if bad:
     raise UserError(f"unrecognised arguments: {' '.join(bad)} (fixed overrides look like --config.key=value)")
@@ -292,31 +292,193 @@ def markdown_table(rows: list[dict], grid_keys: list[str]) -> str:
   return "\n".join(lines)
 
 
-def plot(rows: list[dict], path: str) -> None:
-  """PNG with one panel per eval metric: a bar per cell (mean over seeds), error bar = sample std."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  metrics, cells = metric_names(rows), _by_cell(rows)
-  ncols = min(3, len(metrics))
-  nrows = -(-len(metrics) // ncols)
-  fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 + 0.6 * len(cells) * ncols + 2 * ncols, 4 * nrows),
-                           squeeze=False)
-  for ax, metric in zip(axes.flat, metrics):
-    stats = [mean_std([r[metric] for r in cell_rows if metric in r]) for cell_rows in cells.values()]
-    ax.bar(range(len(cells)), [m for m, _ in stats], yerr=[s or 0.0 for _, s in stats], capsize=4,
-           color="tab:blue")
-    ax.set_xticks(range(len(cells)), list(cells), rotation=45, ha="right", fontsize=8)
-    ax.set_title(metric[len(EVAL_PREFIX):])
-  for ax in axes.flat[len(metrics):]:
-    ax.axis("off")
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+# What the sweep plot shows: the primary metric (the first of these that the rows have, as in
+# gan/evaluation.py's defaults), then headline metrics in this order, 4 panels at most. Every metric
+# stays in results.csv and results.md.
+PRIMARY_METRICS = ("reverse_kl", "digits_fd", "inception_fd")
+HEADLINE_METRICS = ("modes_covered", "high_quality_fraction", "digits_cond_accuracy_min", "digits_is",
+                    "digits_precision", "digits_recall", "inception_is", "inception_precision",
+                    "inception_recall")
+MAX_PANELS = 4
+_LOWER_IS_BETTER = ("fd", "kid", "reverse_kl", "max_class_share", "l1")
+# Short names of grid keys in plot labels; None: the value alone (`hinge`, `bfloat16`). Other keys:
+# their last part, with G/D for the players' keys (`D width 32`).
+SHORT_KEYS = {"loss": None, "model.compute_dtype": None, "augment.kind": None,
+              "model.discriminator.spectral_norm": "SN", "model.generator.spectral_norm": "G SN",
+              "regularizers.r1.weight": "R1", "regularizers.r2.weight": "R2",
+              "regularizers.wgan_gp.weight": "GP", "regularizers.dragan.weight": "DRAGAN",
+              "regularizers.orthogonal.weight": "ortho", "ema.decay": "EMA", "batch_size": "batch"}
 
 
-def write_results(runs: list[Run], grid_keys: list[str], sweep_dir: str) -> tuple[str, list[Run]]:
-  """Writes results.csv, results.md and results.png (when any run finished) into SWEEP_DIR.
+def lower_is_better(metric: str) -> bool:
+  """Whether a smaller value of this eval metric is better (distances, KID, reverse KL, L1)."""
+  name = metric[len(EVAL_PREFIX):] if metric.startswith(EVAL_PREFIX) else metric
+  return name.split("_")[-1] in _LOWER_IS_BETTER or name.endswith(_LOWER_IS_BETTER)
+
+
+def headline_metrics(metrics: list[str], limit: int = MAX_PANELS) -> list[str]:
+  """Up to `limit` of `metrics` (`eval/...` names) for the plot: the primary metric first
+  (`PRIMARY_METRICS`, else the first `*_fd`), then `HEADLINE_METRICS` in order, then the
+  translation families' label preservation and FD; the first `limit` sorted names when none is known."""
+  names = [m[len(EVAL_PREFIX):] for m in metrics]
+  primary = [p for p in PRIMARY_METRICS if p in names] or [n for n in names if n.endswith("_fd")]
+  order = [*primary[:1], *HEADLINE_METRICS, *(n for n in names if n.endswith("_label_preservation")),
+           *(n for n in names if n.endswith("_fd"))]
+  chosen = list(dict.fromkeys(n for n in order if n in names))[:limit]
+  return [EVAL_PREFIX + n for n in (chosen or sorted(names)[:limit])]
+
+
+def short_label(key: str, value: str) -> str:
+  """A grid value as a plot label: `hinge`, `R1 1`, `no R1` (a weight of 0), `SN` / `no SN` (booleans),
+  `D width 32`."""
+  value = re.sub(r"[\'\"]", "", str(value)).strip()
+  if key in SHORT_KEYS:
+    name = SHORT_KEYS[key]
+  else:
+    parts = key.split(".")
+    player = {"generator": "G ", "discriminator": "D ", "g": "G ", "d": "D "}.get(parts[-2] if len(parts) > 1 else "", "")
+    name = player + (parts[-2] if parts[-1] == "weight" and len(parts) > 1 else parts[-1])
+  if value in ("True", "False") and name:
+    return name if value == "True" else f"no {name}"
+  if key.endswith(".weight") and name and _is_zero(value):
+    return f"no {name}"  # a regularizer at weight 0 is off
+  return value if name is None else f"{name} {value}"
+
+
+def _is_zero(text: str) -> bool:
+  try:
+    return float(text) == 0
+  except ValueError:
+    return False
+
+
+def cell_labels(cells: list[dict], grid_keys: list[str]) -> list[str]:
+  """One short label per cell (a dict of grid key -> value text): only the keys whose value differs
+  between cells, joined by ' · ' (`hinge · R1 1 · SN`); `cell` (its directory name) when none does."""
+  varying = [k for k in grid_keys if len({str(c.get(k)) for c in cells}) > 1]
+  if not varying:
+    return [str(c.get("cell", "base")) for c in cells]
+  return [" · ".join(short_label(k, c[k]) for k in varying) for c in cells]
+
+
+@dataclasses.dataclass
+class CellSummary:
+  """One grid cell for the plot: its grid values, and per metric the mean, std and single values."""
+  params: dict
+  mean: dict
+  std: dict
+  values: dict  # metric -> per-run values (empty when only the summary is known, e.g. from results.md)
+
+
+def summarize(rows: list[dict]) -> list[CellSummary]:
+  """Per cell (in first-seen order): mean, sample std and the per-run values of every eval metric."""
+  out = []
+  for cell, cell_rows in _by_cell(rows).items():
+    values = {m: [r[m] for r in cell_rows if r.get(m) is not None] for m in metric_names(cell_rows)}
+    stats = {m: mean_std(v) for m, v in values.items() if v}
+    out.append(CellSummary({"cell": cell, **{k: v for k, v in cell_rows[0].items() if k != "cell"}},
+                           {m: s[0] for m, s in stats.items()}, {m: s[1] for m, s in stats.items()}, values))
+  return out
+
+
+def read_csv(path: str) -> tuple[list[dict], list[str]]:
+  """results.csv (`write_csv`) -> (rows as `collect` makes them: numbers for metrics, seed, step and
+  wall-clock, text for grid values; grid keys: the columns between `cell` and `seed`)."""
+  with open(path, newline="") as f:
+    reader = csv.DictReader(f)
+    columns = reader.fieldnames or []
+    if "cell" not in columns or "seed" not in columns:
+      raise UserError(f"{path} is not a sweep's results.csv (no 'cell' and 'seed' columns)")
+    grid_keys = columns[columns.index("cell") + 1:columns.index("seed")]
+    numbers = {"seed": int, "step": int, "wall_clock_s": float}
+    rows = [{k: (float(v) if k.startswith(EVAL_PREFIX) else numbers.get(k, str)(v)) for k, v in row.items()
+             if v != ""} for row in reader]
+  for row in rows:
+    row.setdefault("wall_clock_s", None)
+  return rows, grid_keys
+
+
+def read_markdown(path: str) -> tuple[list[CellSummary], list[str]]:
+  """results.md (`markdown_table`; text around the table is skipped) -> (cell summaries, grid keys:
+  the columns before `runs`); `mean ± std` or `mean` cells."""
+  with open(path) as f:
+    lines = [line.strip() for line in f if line.strip().startswith("|")]
+  table = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+  if len(table) < 3 or "runs" not in table[0]:
+    raise UserError(f"{path} holds no sweep results table (a header with a 'runs' column)")
+  header = table[0]
+  grid_keys = header[:header.index("runs")]
+  metrics = header[header.index("wall-clock (s)") + 1:] if "wall-clock (s)" in header else []
+  cells = []
+  for row in table[2:]:
+    params = dict(zip(header, row))
+    mean, std = {}, {}
+    for name in metrics:
+      text = params.get(name, "")
+      if text:
+        m, _, s = text.partition(" ± ")
+        mean[EVAL_PREFIX + name], std[EVAL_PREFIX + name] = float(m), (float(s) if s else None)
+    cells.append(CellSummary({"cell": ",".join(f"{k}={params[k]}" for k in grid_keys),
+                              **{k: params[k] for k in grid_keys}, "runs": params["runs"]}, mean, std, {}))
+  return cells, grid_keys
+
+
+def plot_cells(cells: list[CellSummary], grid_keys: list[str], path: str, metrics: list[str] | None = None) -> str:
+  """The sweep's figure: horizontal bars per cell (mean over seeds, ± sample std, a dot per seed when
+  known) for the headline metrics (`headline_metrics`, or `metrics`), one panel each, cells sorted by
+  the first metric, best on top; labels show only the grid keys that vary (`cell_labels`)."""
+  present = sorted({m for c in cells for m in c.mean})
+  metrics = [m if m.startswith(EVAL_PREFIX) else EVAL_PREFIX + m for m in metrics] if metrics else headline_metrics(present)
+  unknown = [m for m in metrics if m not in present]
+  if unknown:
+    raise UserError(f"no such metric in the results: {', '.join(m[len(EVAL_PREFIX):] for m in unknown)} (have: "
+                    f"{', '.join(m[len(EVAL_PREFIX):] for m in present)})")
+  if not metrics or not cells:
+    raise UserError("no finished runs with eval metrics to plot")
+  primary = metrics[0]
+  sign = 1.0 if lower_is_better(primary) else -1.0
+  cells = sorted(cells, key=lambda c: sign * c.mean.get(primary, math.inf * sign))
+  labels = cell_labels([c.params for c in cells], grid_keys)
+  panels = [{"title": m[len(EVAL_PREFIX):], "lower_is_better": lower_is_better(m),
+             "mean": [c.mean.get(m, math.nan) for c in cells], "std": [c.std.get(m) for c in cells],
+             "points": [c.values.get(m, []) for c in cells]} for m in metrics]
+  runs = sorted({len(v) for c in cells for v in c.values.values()}
+                or {int(c.params["runs"]) for c in cells if str(c.params.get("runs", "")).isdigit()})
+  seeds = f"{'/'.join(map(str, runs))} seeds" if runs else "seeds"
+  dots = any(c.values for c in cells)
+  note = (f"bar: mean over {seeds}; line: ± sample std" + ("; dots: single runs" if dots else "")
+          + f"; sorted by {primary[len(EVAL_PREFIX):]}, best on top")
+  from gan import plotting  # pylint: disable=g-import-not-at-top
+  return plotting.save_bar_panels(labels, panels, path, note=note)
+
+
+def plot(rows: list[dict], path: str, grid_keys: list[str] | None = None, metrics: list[str] | None = None) -> str:
+  """results.png from `collect`'s rows (see `plot_cells`); grid keys default to the rows' own."""
+  if grid_keys is None:
+    fixed = {"cell", "seed", "step", "wall_clock_s"}
+    grid_keys = list(dict.fromkeys(k for r in rows for k in r if k not in fixed and not k.startswith(EVAL_PREFIX)))
+  return plot_cells(summarize(rows), grid_keys, path, metrics)
+
+
+def replot(results: str, output: str | None = None, metrics: list[str] | None = None) -> str:
+  """Redraws a sweep's figure from its results.csv (per run: dots per seed) or results.md (per cell)
+  without training anything; writes `output` (default: `results` with .png) and returns its path."""
+  if not os.path.isfile(results):
+    raise UserError(f"{results!r} not found (expected a sweep's results.csv or results.md)")
+  output = output or os.path.splitext(results)[0] + ".png"
+  if results.endswith(".csv"):
+    rows, grid_keys = read_csv(results)
+    return plot_cells(summarize(rows), grid_keys, output, metrics)
+  if results.endswith(".md"):
+    cells, grid_keys = read_markdown(results)
+    return plot_cells(cells, grid_keys, output, metrics)
+  raise UserError(f"{results!r}: expected a .csv or .md file of sweep results")
+
+
+def write_results(runs: list[Run], grid_keys: list[str], sweep_dir: str,
+                  plot_metrics: list[str] | None = None) -> tuple[str, list[Run]]:
+  """Writes results.csv, results.md and results.png (when any run finished) into SWEEP_DIR; the plot
+  shows `plot_metrics` (default: `headline_metrics`).
 
   Returns the Markdown table and the runs that are not finished yet.
   """
@@ -329,5 +491,5 @@ def write_results(runs: list[Run], grid_keys: list[str], sweep_dir: str) -> tupl
     with open(os.path.join(sweep_dir, "results.md"), "w") as f:
       f.write(table + "\n")
     if metric_names(rows):
-      plot(rows, os.path.join(sweep_dir, "results.png"))
+      plot(rows, os.path.join(sweep_dir, "results.png"), grid_keys, plot_metrics)
   return table, missing

@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from gan.plotting import image_grid, save_image_grid, save_scatter, save_titled_grids
@@ -86,3 +87,21 @@ def test_titled_grids_stack_each_grid_under_its_title(tmp_path):
   assert img[30 + 4:30 + 20, 4:20].min() == 255  # the first grid's first (white) image, below its title
   assert img[30 + grids[0].shape[0] + 30 + 4:, 4:20].max() == 0  # the second grid's black images
   assert img[:30].min() < 128 and img[:30].max() == 255  # a title: dark text on white
+
+
+def test_bar_panels_size_rows_and_log_axis(tmp_path):
+  from gan.plotting import save_bar_panels
+  panels = [{"title": "reverse_kl", "lower_is_better": True, "mean": [1e-4, 2e-3, 1.4], "std": [1e-5, None, 1.2],
+             "points": [[9e-5, 1.1e-4], [], [0.2, 2.6]]},
+            {"title": "modes", "lower_is_better": False, "mean": [8, 8, 2.7], "std": [0, 0, 4.6]}]
+  path = save_bar_panels(["hinge", "minimax", "wasserstein"], panels, str(tmp_path / "b.png"), note="a note",
+                         width_px=900, dpi=100)
+  img = _open(path)
+  assert img.format == "PNG" and img.size == (900, int(round((1.3 + 0.3 * 3 + 0.3) * 100)))
+  arr = np.asarray(img.convert("RGB")).astype(int)
+  bar = (abs(arr[..., 0] - 0x4C) < 40) & (abs(arr[..., 2] - 0xB0) < 40) & (arr[..., 2] - arr[..., 0] > 60)
+  rows = np.flatnonzero(bar.any(axis=1))
+  bands = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+  assert len(bands) == 3  # one bar per label, the rows shared by both panels
+  with pytest.raises(ValueError):
+    save_bar_panels([], panels, str(tmp_path / "e.png"))

@@ -172,3 +172,94 @@ def test_sweep_resumes_collects_tabulates_and_skips_finished_runs(tmp_path, caps
   returncode, _, _ = sweep_main(tmp_path, "--only_collect", capsys=capsys)
   assert returncode == 0 and snapshot(tmp_path) == before
   assert (tmp_path / "results.csv").read_text() == csv_before
+
+
+def test_plot_labels_show_only_the_grid_values_that_vary():
+  assert sweep.short_label("loss", "hinge") == "hinge"
+  assert sweep.short_label("regularizers.r1.weight", "1") == "R1 1"
+  assert sweep.short_label("regularizers.r1.weight", "0.0") == "no R1"
+  assert sweep.short_label("model.discriminator.spectral_norm", "True") == "SN"
+  assert sweep.short_label("model.discriminator.spectral_norm", "False") == "no SN"
+  assert sweep.short_label("model.discriminator.width", "32") == "D width 32"
+  assert sweep.short_label("optim.g.lr", "1e-3") == "G lr 1e-3"
+  cells = [{"cell": "a", "loss": "hinge", "n_critic": "5", "regularizers.r1.weight": "1"},
+           {"cell": "b", "loss": "minimax", "n_critic": "5", "regularizers.r1.weight": "0"}]
+  assert sweep.cell_labels(cells, ["loss", "n_critic", "regularizers.r1.weight"]) == ["hinge · R1 1", "minimax · no R1"]
+  assert sweep.cell_labels(cells[:1], ["loss"]) == ["a"]  # nothing varies: the cell's name
+
+
+def test_headline_metrics_put_the_primary_metric_first():
+  toy = ["eval/high_quality_fraction", "eval/modes_covered", "eval/num_modes", "eval/reverse_kl"]
+  assert sweep.headline_metrics(toy) == ["eval/reverse_kl", "eval/modes_covered", "eval/high_quality_fraction"]
+  digits = [f"eval/digits_{m}" for m in ("class_entropy", "coverage", "fd", "is", "kid", "precision", "recall")]
+  assert sweep.headline_metrics(digits) == ["eval/digits_fd", "eval/digits_is", "eval/digits_precision",
+                                            "eval/digits_recall"]
+  assert sweep.headline_metrics(["eval/b", "eval/a"]) == ["eval/a", "eval/b"]
+  assert [sweep.lower_is_better(m) for m in ("eval/digits_fd", "eval/reverse_kl", "eval/AtoB_cycle_l1",
+                                              "eval/digits_kid", "eval/digits_is", "eval/modes_covered")] == [
+                                                  True, True, True, True, False, False]
+
+
+def write_rows(path, rows):
+  sweep.write_csv(rows, str(path))
+  return sweep.read_csv(str(path))
+
+
+def test_results_csv_and_markdown_read_back_for_the_plot(tmp_path):
+  rows = [{"cell": f"loss={loss}", "loss": loss, "seed": seed, "step": 20, "wall_clock_s": 1.0,
+           "eval/reverse_kl": value, "eval/modes_covered": 8.0}
+          for loss, values in (("hinge", (0.5, 0.7)), ("minimax", (0.1, 0.2))) for seed, value in enumerate(values)]
+  read, grid_keys = write_rows(tmp_path / "results.csv", rows)
+  assert grid_keys == ["loss"] and [r["eval/reverse_kl"] for r in read] == [0.5, 0.7, 0.1, 0.2]
+  cells = sweep.summarize(read)
+  assert [c.params["loss"] for c in cells] == ["hinge", "minimax"]
+  assert cells[0].mean["eval/reverse_kl"] == pytest.approx(0.6)
+  assert cells[0].std["eval/reverse_kl"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+  assert cells[1].values["eval/reverse_kl"] == [0.1, 0.2]
+  (tmp_path / "results.md").write_text("# a title\n\nsome text\n\n" + sweep.markdown_table(read, grid_keys) + "\n")
+  md_cells, md_keys = sweep.read_markdown(str(tmp_path / "results.md"))
+  assert md_keys == ["loss"] and md_cells[1].params["loss"] == "minimax"
+  assert md_cells[1].mean["eval/reverse_kl"] == pytest.approx(0.15, abs=0.006)  # as printed: 0.150 ± 0.071
+  assert md_cells[1].std["eval/reverse_kl"] == pytest.approx(0.071)
+
+
+def test_plot_only_redraws_from_the_csv_without_training(tmp_path, capsys):
+  rows = [{"cell": f"loss={loss},regularizers.r1.weight={r1}", "loss": loss, "regularizers.r1.weight": r1,
+           "seed": seed, "step": 20, "wall_clock_s": None, "eval/digits_fd": fd + seed, "eval/digits_is": 7.5,
+           "eval/digits_precision": 0.3, "eval/digits_recall": 0.7, "eval/digits_kid": 1.0}
+          for loss, r1, fd in (("hinge", 0, 40.0), ("hinge", 1, 30.0)) for seed in range(3)]
+  write_rows(tmp_path / "ablation.csv", rows)
+  spec = importlib.util.spec_from_file_location("sweep_script", SCRIPT)
+  script = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(script)
+  assert script.main([f"--plot_only={tmp_path / 'ablation.csv'}"]) == 0
+  assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'ablation.png'}"
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  with Image.open(tmp_path / "ablation.png") as image:
+    assert image.size == (1000, 220)  # 1.3 in + 0.3 in per cell (2) + 0.3 in for the note, at 100 dpi
+  assert script.main([f"--plot_only={tmp_path / 'ablation.csv'}", "--plot_metrics=digits_fd,nope",
+                      f"--output={tmp_path / 'x.png'}"]) == 2
+  err = capsys.readouterr().err.strip()
+  assert err.startswith("error: no such metric in the results: nope") and "\n" not in err
+  assert script.main([f"--plot_only={tmp_path / 'missing.csv'}"]) == 2
+  with pytest.raises(SystemExit) as exit_info:
+    script.main([f"--plot_only={tmp_path / 'ablation.csv'}", "--config=experiments/ring8.py"])
+  assert exit_info.value.code == 2
+
+
+def test_plot_sorts_cells_by_the_primary_metric_and_draws_the_headlines(tmp_path, monkeypatch):
+  from gan import plotting  # pylint: disable=g-import-not-at-top
+  drawn = {}
+  monkeypatch.setattr(plotting, "save_bar_panels",
+                      lambda labels, panels, path, note: drawn.update(labels=labels, panels=panels, note=note))
+  rows = [{"cell": str(fd), "loss": loss, "model.discriminator.spectral_norm": sn, "seed": seed,
+           "eval/digits_fd": fd + seed, "eval/digits_is": 7.0, "eval/digits_precision": 0.3,
+           "eval/digits_recall": 0.7, "eval/digits_kid": 1.0, "eval/digits_coverage": 0.3}
+          for loss, sn, fd in (("hinge", "True", 40.0), ("minimax", "True", 30.0), ("hinge", "False", 35.0))
+          for seed in range(2)]
+  sweep.plot(rows, str(tmp_path / "p.png"), ["loss", "model.discriminator.spectral_norm"])
+  assert drawn["labels"] == ["minimax · SN", "hinge · no SN", "hinge · SN"]  # digits_fd, lower first
+  assert [p["title"] for p in drawn["panels"]] == ["digits_fd", "digits_is", "digits_precision", "digits_recall"]
+  assert drawn["panels"][0]["mean"] == [30.5, 35.5, 40.5] and drawn["panels"][0]["lower_is_better"]
+  assert drawn["panels"][0]["points"] == [[30.0, 31.0], [35.0, 36.0], [40.0, 41.0]]
+  assert "mean over 2 seeds" in drawn["note"] and "sorted by digits_fd" in drawn["note"]
