@@ -1,7 +1,7 @@
 """Latent interpolation of a trained image run: a PNG grid or an animated GIF.
 
   python scripts/interpolate.py --workdir=DIR --output=FILE.png|FILE.gif [--num_rows=8] [--num_steps=10]
-      [--seed=0] [--checkpoint_step=S | --best] [--frame_ms=120]
+      [--seed=0] [--checkpoint_step=S | --best] [--frame_ms=120] [--scale=K]
 
 Draws 2 x num_rows latents from --seed (the run's own noise distribution, N(0, I)) and, for each pair,
 num_steps points from the first to the second by spherical interpolation (slerp; White 2016, "Sampling
@@ -12,7 +12,8 @@ origin, where the generator saw almost no latents). Images come from the generat
 (EMA when the run has EMA), as in scripts/sample.py. Class-conditional runs keep one class per row:
 row r shows class r mod num_classes.
 
-PNG: rows = pairs of latents, columns = interpolation steps (cells at least 32 px). GIF: one frame per
+PNG: rows = pairs of latents, columns = interpolation steps (each image pixel shown K x K, --scale;
+default: the smallest K that makes a cell at least 32 px). GIF: one frame per
 step, there and back (2 * num_steps - 2 frames, looping), each frame the num_rows images tiled in a
 square-ish grid. Runs whose generator does not output images (the 2D toys) and translation families
 (pix2pix, CycleGAN: no latent to interpolate) are refused with one `error:` line, exit status 2.
@@ -100,7 +101,7 @@ def interpolate(workdir: str, num_rows: int, num_steps: int, seed: int = 0, step
   return images.reshape(num_rows, num_steps, *images.shape[1:]), int(state.step)
 
 
-def write(images: np.ndarray, output: str, frame_ms: int = 120) -> str:
+def write(images: np.ndarray, output: str, frame_ms: int = 120, scale: int | None = None) -> str:
   """Writes the (rows, steps, H, W, C) images as a PNG grid or a looping there-and-back GIF."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
   from gan import plotting  # pylint: disable=g-import-not-at-top
@@ -108,12 +109,12 @@ def write(images: np.ndarray, output: str, frame_ms: int = 120) -> str:
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
   if output.lower().endswith(".png"):
     return plotting.save_image_grid(images.reshape(rows * steps, *images.shape[2:]), output, ncols=steps,
-                                    upscale=None)
+                                    upscale=scale)
   order = list(range(steps)) + list(range(steps - 2, 0, -1))  # there and back, no repeated ends
   ncols = math.ceil(math.sqrt(rows))
   frames = []
   for k in order:
-    grid = plotting.image_grid(images[:, k], ncols=ncols, upscale=None)
+    grid = plotting.image_grid(images[:, k], ncols=ncols, upscale=scale)
     frames.append(Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid))
   frames[0].save(output, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0,
                  optimize=False)
@@ -130,11 +131,12 @@ def main(argv=None) -> int:
   parser.add_argument("--checkpoint_step", type=int, default=None, help="checkpoint step (default: latest)")
   parser.add_argument("--best", action="store_true", help="use the best checkpoint (DIR/best/)")
   parser.add_argument("--frame_ms", type=int, default=120, help="GIF: milliseconds per frame")
+  parser.add_argument("--scale", type=int, default=None, help="screen pixels per image pixel (default: cells >= 32 px)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if not args.output.lower().endswith(FORMATS):
     parser.error(f"--output={args.output!r} must end in .png or .gif")
-  if args.num_rows < 1 or args.num_steps < 2 or args.frame_ms < 1:
-    parser.error("--num_rows must be >= 1, --num_steps >= 2 and --frame_ms >= 1")
+  if args.num_rows < 1 or args.num_steps < 2 or args.frame_ms < 1 or (args.scale is not None and args.scale < 1):
+    parser.error("--num_rows must be >= 1, --num_steps >= 2, --frame_ms >= 1 and --scale >= 1")
   if not os.path.isdir(args.workdir):
     parser.error(f"--workdir={args.workdir!r} does not exist")
   from absl import logging  # pylint: disable=g-import-not-at-top
@@ -145,7 +147,7 @@ def main(argv=None) -> int:
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  path = write(images, args.output, args.frame_ms)
+  path = write(images, args.output, args.frame_ms, args.scale)
   print(f"wrote {args.num_rows} paths x {args.num_steps} steps of step {step} to {path}")
   return 0
 

@@ -131,7 +131,7 @@ def plot(workdir: str, output: str, metric: str | None = None) -> str:
     if ax.get_legend_handles_labels()[0]:
       ax.legend(fontsize=10, loc="best", frameon=False)
   axes[-1].set_xlabel("step", fontsize=11)
-  axes[-1].set_xlim(0, max(last_step, 1))
+  axes[-1].set_xlim(0, max(last_step, 1) * 1.03)  # room for the best-value marker at the last step
   fig.suptitle(f"{os.path.basename(os.path.abspath(workdir))}: {len(rows)} logged rows, last step {last_step}",
                fontsize=12)
   fig.tight_layout()
