@@ -1,7 +1,7 @@
 """digits_cond_dcgan: class-conditional DCGAN on the built-in digits — conditional BN in G (de Vries et
 al. 2017) and a projection discriminator (Miyato & Koyama 2018, Eq. 3), hinge loss.
 
-Target (project issue): >= 95% of the samples drawn for each requested class are recognised as that
+Target: >= 95% of the samples drawn for each requested class are recognised as that
 class by the digits classifier trained on real digits (gan/metrics/digits.py).
 `python scripts/sample.py --workdir=DIR --label=K ...` draws samples of class K.
 Measured result (4,000 steps, seeds 0/1/2, 466-661 s on the shared 2-core CPU; 500 samples per

@@ -1,6 +1,6 @@
 """grid25: 25 Gaussians on {-4,-2,0,2,4}^2, std 0.02 (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018).
 
-Target (project issue, 2-core CPU, 10,000 samples): 25/25 modes, >= 95% high-quality samples,
+Target (2-core CPU, 10,000 samples): 25/25 modes, >= 95% high-quality samples,
 reverse KL <= 0.02 in <= 10 minutes, seeds 0, 1, 2. For reference PacGAN reports 24.8/25 modes and
 93.6% HQ; a plain MLP GAN tuned here for half an hour reached 19/25 and 58%.
 

@@ -13,7 +13,7 @@ metrics.jsonl (`sweep.final_eval`) gives modes covered, high-quality fraction an
 (gan/metrics/toy.py). For grids of configs, use scripts/sweep.py.
 The table is printed as Markdown (one row per seed plus a mean row) and optionally written to --output.
 
-Default bars per dataset (from the project's issue): ring8: 8 modes, HQ >= 0.97, rKL <= 0.02, <= 180 s;
+Default bars per dataset (the toy targets of docs/toys.md): ring8: 8 modes, HQ >= 0.97, rKL <= 0.02, <= 180 s;
 grid25: 25 modes, HQ >= 0.95, rKL <= 0.02, <= 600 s. Flags override them.
 """
 from __future__ import annotations

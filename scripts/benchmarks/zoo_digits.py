@@ -11,7 +11,7 @@ protocol is in each run's eval/protocol.json) and, for class-conditional experim
 class's accuracy (`digits_cond_accuracy_min`) and, when run with
 `--config.eval.augmentation_score=True`, the Classification Accuracy Score and the accuracy of a
 classifier trained on 10 real digits per class plus generated ones / on those 10 alone
-(gan/metrics/augmentation_score.py). Bars (project issue): all 10 classes present, <= 15
+(gan/metrics/augmentation_score.py). Bars (the targets of docs/zoo.md): all 10 classes present, <= 15
 minutes on this CPU, and for conditional models >= 95% of each class's samples recognised.
 """
 from __future__ import annotations
