@@ -221,6 +221,10 @@ def test_png_grid_has_a_row_per_pair_and_a_column_per_step(digits_run, tmp_path)
   images, _ = interpolate.interpolate(digits_run, num_rows=3, num_steps=5)
   first = np.rint((np.clip(images[1, 3, ..., 0], -1, 1) + 1) * 127.5).astype(np.uint8)
   np.testing.assert_array_equal(grid[2 + 34:2 + 34 + 32:4, 2 + 3 * 34:2 + 3 * 34 + 32:4], first)  # row 1, step 3
+  assert interpolate.main([f"--workdir={digits_run}", f"--output={output}", "--num_rows=3", "--num_steps=5",
+                           "--scale=2"]) == 0
+  with Image.open(output) as image:
+    assert image.size == (5 * 18 + 2, 3 * 18 + 2)  # --scale=2: 16 px cells
 
 
 def test_gif_goes_there_and_back(digits_run, tmp_path):
