@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (experiments/*.py).",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")
-flags.DEFINE_string("jax_distributed", "auto",
+flags.DEFINE_enum("jax_distributed", "auto", ["auto", "off"],
                     "'auto': call jax.distributed.initialize() when a cluster environment is "
                     "detected (several hosts); 'off': never.")
 
@@ -88,11 +88,29 @@ def parse_flags(argv, *, require_workdir: bool = True):
 
 
 def _maybe_initialize_distributed():
+  """Joins the processes of a multi-host run (`jax.distributed.initialize`) when a cluster environment
+  says there are several: SLURM, Open MPI and Cloud TPU pods are detected by JAX itself; elsewhere set
+  JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES and JAX_PROCESS_ID on every process. CPU devices
+  exchange their collectives over Gloo (TCP), so several processes on one or more machines run without
+  accelerators too."""
   import jax  # pylint: disable=g-import-not-at-top
-  if FLAGS.jax_distributed == "auto" and any(
+  if FLAGS.jax_distributed == "off" or not any(
       v in os.environ for v in ("JAX_COORDINATOR_ADDRESS", "SLURM_NTASKS", "TPU_WORKER_HOSTNAMES",
                                 "OMPI_COMM_WORLD_SIZE")):
-    jax.distributed.initialize()
+    return
+  explicit = {}
+  for name, key in (("JAX_NUM_PROCESSES", "num_processes"), ("JAX_PROCESS_ID", "process_id")):
+    if name in os.environ:
+      try:
+        explicit[key] = int(os.environ[name])
+      except ValueError:
+        fail(f"environment variable {name}={os.environ[name]!r} is not an integer")
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  try:
+    jax.distributed.initialize(**explicit)
+  except (ValueError, TypeError, RuntimeError) as e:
+    fail(f"jax.distributed.initialize() failed: {e} (set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
+         f"JAX_PROCESS_ID, or --jax_distributed=off)")
 
 
 class _QuietLibraries:
@@ -123,12 +141,12 @@ class _UnretrievedAsyncErrors:
 def main(argv):
   if len(argv) > 1:
     fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  _maybe_initialize_distributed()  # before anything starts JAX's backend
   from gan import train  # pylint: disable=g-import-not-at-top  (imports jax only after flag checks)
   logging.set_verbosity(logging.INFO)
   logging.get_absl_handler().addFilter(_QuietLibraries())
   sys.unraisablehook = _unraisable
   std_logging.getLogger("asyncio").addFilter(_UnretrievedAsyncErrors())
-  _maybe_initialize_distributed()
   train_or_fail(train.train_and_evaluate, FLAGS.config, FLAGS.workdir)
 
 

@@ -189,38 +189,52 @@ class PmapParallel(_Parallel):
     return self.num_devices
 
   def __init__(self, train_step, devices=None, steps_per_call: int = 1):
-    self.devices = jax.local_devices() if devices is None else list(devices)
+    # pmap maps over the devices of every process (its collectives span hosts); its arguments are global
+    # arrays with one row per device, each process holding the rows of its own devices.
+    all_devices = jax.devices() if devices is None else list(devices)
+    self.devices = [d for d in all_devices if d.process_index == jax.process_index()]
     self.num_devices = len(self.devices)
+    self.num_global_devices = len(all_devices)
     self.compiler_options = compiler_options(self.devices)
-    self.stacked = NamedSharding(Mesh(np.array(self.devices), (PMAP_AXIS,)), P(PMAP_AXIS))
+    mesh = Mesh(np.array(all_devices), (PMAP_AXIS,))
+    self.stacked = NamedSharding(mesh, P(PMAP_AXIS))
+    self.replicated = NamedSharding(mesh, P())
     self._step = jax.pmap(functools.partial(repeat_step(train_step, steps_per_call), axis_name=PMAP_AXIS),
-                          axis_name=PMAP_AXIS, devices=self.devices, donate_argnums=0)
+                          axis_name=PMAP_AXIS, devices=all_devices, donate_argnums=0)
 
   def put_state(self, state):
     """One copy of the state per device, stacked along a leading device axis."""
-    return jax.tree.map(
-        lambda x: jax.device_put(jnp.stack([jnp.asarray(x)] * self.num_devices), self.stacked), state)
+    def stack(x):
+      x = x.addressable_data(0) if isinstance(x, jax.Array) else jnp.asarray(x)
+      copies = [jax.device_put(x[None], d) for d in self.devices]
+      return jax.make_array_from_single_device_arrays((self.num_global_devices, *x.shape), self.stacked, copies)
+    return jax.tree.map(stack, state)
 
   def get_state(self, state):
-    return jax.tree.map(lambda x: x[0], state)
+    """The logical state as global arrays replicated over every device (what orbax saves), built from
+    the local devices' copies without a trip through the host."""
+    def unstack(x):
+      return jax.make_array_from_single_device_arrays(
+          x.shape[1:], self.replicated, [s.data[0] for s in x.addressable_shards])
+    return jax.tree.map(unstack, state)
 
   def abstract_state(self, state):
-    device = jax.sharding.SingleDeviceSharding(self.devices[0])
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=device), state)
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=self.replicated), state)
 
   def put_batch(self, batch):
-    """(steps, n_critic, local_batch, ...) -> (devices, steps, n_critic, local_batch / devices, ...)."""
+    """(steps, n_critic, local_batch, ...) -> global (devices, steps, n_critic, batch / devices, ...)
+    arrays, this process's rows from its local batch."""
     def split(v):
       b = v.shape[BATCH_AXIS]
       if b % self.num_devices:
         raise ValueError(f"per-process batch {b} is not divisible by {self.num_devices} devices")
       v = v.reshape(*v.shape[:BATCH_AXIS], self.num_devices, b // self.num_devices, *v.shape[BATCH_AXIS + 1:])
-      return np.moveaxis(v, BATCH_AXIS, 0)
+      return jax.make_array_from_process_local_data(self.stacked, np.moveaxis(v, BATCH_AXIS, 0))
     return {k: split(v) for k, v in batch.items()}
 
   def step(self, state, batch):
     state, metrics = super().step(state, batch)
-    return state, jax.tree.map(lambda m: m[0], metrics)
+    return state, jax.tree.map(lambda m: m.addressable_data(0)[0], metrics)
 
 
 def make(mode: str, train_step, devices=None, steps_per_call: int = 1):
