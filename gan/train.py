@@ -274,7 +274,8 @@ def _train(run: Setup, config: ml_collections.ConfigDict, workdir: str, *, lr_sc
         if not compiled:  # once: later calls run this executable and cannot recompile
           cost = par.compile(state, batch)
           flops = "" if cost["flops"] is None else f"; XLA: {cost['flops'] / k / 1e9:.3g} GFLOP per step"
-          logging.info("Compiled the train step (%d per call) in %.1f s%s", k, cost["compile_s"], flops)
+          logging.info("Compiled the train step (%d per call; %s, %d devices, %d process(es)) in %.1f s%s", k,
+                       config.parallelism, len(jax.devices()), jax.process_count(), cost["compile_s"], flops)
           compiled = True
         profiler.before(step)
         state, metrics = par.step(state, batch)

@@ -3,6 +3,7 @@ the same numbers under jit and pmap on 1, 2 and 4 devices, a SIGTERM that saves 
 CLI that continues bit for bit, and experiment configs that lower to a step keeping the state's shapes.
 A new family is covered by being registered: it only provides its `experiment` and `smoke` overrides."""
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -70,20 +71,33 @@ def test_jit_and_pmap_on_1_2_and_4_devices_match_one_device(family):
     assert int(state.step) == 2
 
 
+# Each family's CLI runs use another device setup, so that together they cover pmap and sharded jit over
+# 4 devices and a single device without multiplying the suite's slowest tests.
+CLI_SETUPS = (("pmap", 4), ("jit", 4), ("jit", 1))
+
+
+def cli_setup(family) -> tuple[str, int]:
+  """(parallelism, number of CPU devices) of `family`'s CLI runs."""
+  return CLI_SETUPS[FAMILIES.index(family) % len(CLI_SETUPS)]
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.usefixtures("translation_classifiers")
 def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
   interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
-  common = ["--config.log.every_steps=1", "--config.checkpoint.every_steps=1000"]
+  mode, num_devices = cli_setup(family)
+  common = ["--config.log.every_steps=1", "--config.checkpoint.every_steps=1000", f"--config.parallelism={mode}"]
+  devices_env = dict(env(), JAX_NUM_CPU_DEVICES=str(num_devices))
   proc = subprocess.Popen([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={interrupted}",
                            "--config.num_train_steps=1000000", "--config.eval.every_steps=1000000", *common],
-                          cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          cwd=ROOT, env=devices_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   jsonl = interrupted / "metrics.jsonl"
   deadline = time.time() + 120
   while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
     time.sleep(0.2)
   proc.send_signal(signal.SIGTERM)
   _, stderr = proc.communicate(timeout=120)
+  assert f"{mode}, {num_devices} devices, 1 process(es)" in stderr, stderr[-3000:]
   assert proc.returncode == 0 and "Received SIGTERM" in stderr, stderr[-3000:]
   stopped_at = int(final_state(interrupted).step)
   assert 2 <= stopped_at < 1000000
@@ -91,12 +105,23 @@ def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
   for workdir in (interrupted, straight):  # the interrupted run resumes; the other goes straight there
     result = subprocess.run([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={workdir}",
                              f"--config.num_train_steps={target}", f"--config.eval.every_steps={target}", *common],
-                            cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, env=devices_env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
   assert_bit_exact(final_state(interrupted), final_state(straight))
   assert int(final_state(straight).step) == target
   evals = [r for r in read_jsonl(straight / "metrics.jsonl") if any(k.startswith("eval/") for k in r)]
   assert [r["step"] for r in evals] == [target]
+  # scripts/evaluate.py, on one device, reads the checkpoint that this device setup saved and reproduces
+  # the run's own evaluation of it.
+  result = subprocess.run([sys.executable, "scripts/evaluate.py", f"--workdir={interrupted}"], cwd=ROOT, env=env(),
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(interrupted / "eval" / f"step_{target}.json") as f:
+    reproduced = json.load(f)["metrics"]
+  logged = {k[len("eval/"):]: v for k, v in evals[0].items() if k.startswith("eval/")}
+  assert set(reproduced) == set(logged)
+  for name, value in reproduced.items():
+    assert value == pytest.approx(logged[name], rel=1e-4, abs=1e-6), name
 
 
 @pytest.mark.parametrize("family", FAMILIES)
