@@ -26,10 +26,11 @@ def env():
   return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")  # XLA_FLAGS: tests/conftest.py
 
 
-def run_script(script, *args, timeout=300):
-  """`python SCRIPT ARGS...` (SCRIPT relative to the repo root, or `-m MODULE`) in the tests' environment."""
-  return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=env(), capture_output=True, text=True,
-                        timeout=timeout)
+def run_script(script, *args, timeout=300, num_devices=1):
+  """`python SCRIPT ARGS...` (SCRIPT relative to the repo root, or `-m MODULE`) in the tests' environment,
+  with `num_devices` CPU devices."""
+  return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=dict(env(), JAX_NUM_CPU_DEVICES=str(num_devices)),
+                        capture_output=True, text=True, timeout=timeout)
 
 
 def run(args):
@@ -181,6 +182,17 @@ def test_sample_script_is_deterministic_and_in_data_space(straight_run, tmp_path
   assert config.ema.decay > 0
   expected = sampling.generate(game, state.ema_params, state.g_collections, 50, seed=0)
   np.testing.assert_allclose(a, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_sample_script_reads_a_checkpoint_that_pmap_saved_on_4_devices(tmp_path):
+  result = run_script("-m", "gan.main", *TINY_RING, f"--workdir={tmp_path}", "--config.num_train_steps=10",
+                      "--config.parallelism=pmap", num_devices=4)
+  assert result.returncode == 0 and "pmap, 4 devices" in result.stderr, result.stderr[-3000:]
+  samples = sample(tmp_path, tmp_path / "s.npy")  # one device
+  _, _, game, state = sampling.load_run(str(tmp_path))
+  assert int(state.step) == 10
+  expected = sampling.generate(game, state.ema_params, state.g_collections, 50, seed=0)
+  np.testing.assert_allclose(samples, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_sample_script_without_checkpoint_fails_cleanly(tmp_path):

@@ -354,3 +354,49 @@ def test_augmentation_score_runs_on_the_conditional_generator_and_is_recorded(tm
   assert result.metrics["digits_cas"] == 0.5
   assert result.protocol["augmentation_score"] == {"generated_per_class": 5}
   assert evaluation.metric_directions(config)["digits_cas"] == "max"
+
+
+@pytest.fixture(scope="module")
+def run_with_early_best(digits_run, tmp_path_factory):
+  """digits_run with its best checkpoint replaced by step 10's state (as if step 10 had scored best), so
+  that --best and the latest checkpoint differ."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path_factory.mktemp("early_best") / "run")
+  shutil.copytree(digits_run, workdir)
+  shutil.rmtree(os.path.join(workdir, "best"))
+  config, meta, _, state = sampling.load_run(workdir, 10)
+  logged = [r for r in read_jsonl(os.path.join(workdir, "metrics.jsonl")) if r["step"] == 10 and "eval/digits_fd" in r]
+  best = checkpointing.BestCheckpointer(workdir, "digits_fd", "min")
+  assert best.update(10, {"digits_fd": logged[0]["eval/digits_fd"]}, jax.device_get(state), config.to_dict(), meta)
+  best.close()
+  return workdir, logged[0]
+
+
+def test_evaluate_and_sample_scripts_best_and_raw(run_with_early_best, tmp_path):
+  workdir, logged_at_10 = run_with_early_best
+  result = run_evaluate(f"--workdir={workdir}", "--best")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(workdir, "eval", "step_10.json")) as f:
+    out = json.load(f)
+  assert out["step"] == 10 and out["protocol"]["generator"] == "ema"
+  for name, value in out["metrics"].items():
+    assert value == pytest.approx(logged_at_10[f"eval/{name}"], rel=1e-6, abs=1e-9), name
+
+  result = run_evaluate(f"--workdir={workdir}", "--raw")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(workdir, "eval", "step_30_raw.json")) as f:
+    raw = json.load(f)
+  logged_at_30 = [r for r in read_jsonl(os.path.join(workdir, "metrics.jsonl")) if r["step"] == 30
+                  and "eval/digits_fd" in r][0]
+  assert raw["step"] == 30 and raw["protocol"]["generator"] == "raw"
+  assert set(raw["metrics"]) == {k[len("eval/"):] for k in logged_at_30 if k.startswith("eval/")}
+  assert raw["metrics"]["digits_fd"] != pytest.approx(logged_at_30["eval/digits_fd"], rel=1e-3)  # not the EMA's
+
+  result = run_script("scripts/sample.py", f"--workdir={workdir}", "--best", "--num_samples=8",
+                      f"--output={tmp_path / 'best.npy'}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  _, _, game, state = sampling.load_run(workdir, 10)
+  expected = sampling.generate(game, state.ema_params, state.g_collections, 8, seed=0)
+  np.testing.assert_allclose(np.load(tmp_path / "best.npy"), expected, rtol=1e-6, atol=1e-6)
+  _, _, _, latest = sampling.load_run(workdir)
+  assert not np.allclose(expected, sampling.generate(game, latest.ema_params, latest.g_collections, 8, seed=0))
