@@ -220,6 +220,15 @@ def test_step_reports_penalties_and_clips_discriminator():
   assert max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(state.d_params)) <= np.float32(0.05)
 
 
+def test_lazy_penalty_in_the_step_counts_d_updates_over_the_run():
+  """R1 every 3 D updates with n_critic 2: D updates 0 and 3 of the run are regularized, i.e. the first
+  update of step 0 and the second of step 1, none in step 2 (indexing by the step alone, or by the update
+  within a step, gives another pattern)."""
+  config = with_regularizers(sgd(tiny_ring_config(n_critic=2)), r1={"weight": 1.0, "every": 3})
+  _, history = run_steps(config, 3)
+  assert [m["d_penalty_r1"] > 0 for m in history] == [True, True, False]
+
+
 def test_penalty_changes_the_discriminator_update():
   """Guards the wiring: with a large R1 weight D's parameters after one step differ from without."""
   plain, _ = run_steps(sgd(tiny_ring_config()), 1)
