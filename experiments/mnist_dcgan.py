@@ -4,8 +4,11 @@ network is the standard power-of-two DCGAN (G: 4x4x512 -> 3 transposed convs -> 
 Hyper-parameters are the paper's (Adam 2e-4, beta1 0.5, batch 64, non-saturating loss) with an EMA
 generator. The data is the user's copy of the four MNIST IDX files (docs/data.md):
   python -m gan.main --config=experiments/mnist_dcgan.py --workdir=DIR --config.data.path=MNIST_DIR
-Fashion-MNIST and KMNIST use the same file names. The TFDS route stays available:
-`--config.data.name=tfds --config.data.data_dir=TFDS_DIR` with a prepared TFDS `mnist`.
+Fashion-MNIST and KMNIST use the same file names. Evaluation runs in the feature space of the MnistCNN
+(`eval.feature_net="mnist_cnn"`), trained once on the training files at data.path and cached
+(gan/metrics/digits.py; its MNIST test accuracy is in docs/data.md). The TFDS route stays available:
+`--config.data.name=tfds --config.data.data_dir=TFDS_DIR` with a prepared TFDS `mnist`, plus
+`--config.eval.mnist_path=MNIST_DIR` for the MnistCNN or `--config.eval.feature_net=''` for no metrics.
 No result is measured here yet.
 """
 from experiments import common
@@ -22,5 +25,7 @@ def get_config(arg=None):
   config.model.z_dim = 100
   config.ema.decay = 0.999
   config.eval.every_steps = 2000
+  # Metrics in the MnistCNN's feature space (mnist_fd, mnist_is, ...), trained on the IDX files at data.path.
+  config.eval.feature_net = "mnist_cnn"
   config.checkpoint.every_steps = 2000
   return config

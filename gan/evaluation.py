@@ -14,11 +14,16 @@ Metrics (logged as `eval/<name>`; all on the first `eval.num_samples` samples):
   gan/metrics/augmentation_score.py). Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
   classifier saw 80% of them; taking all rather than the 360 held-out digits lowers the small-sample
   bias of FD in 128 dimensions).
-- `tfds` with `eval.inception_weights` naming a local weights file: the same suite in FID
-  Inception-v3 pool3 space, prefix `inception` (`inception_fd` is FID, `inception_kid` KID,
-  `inception_is` IS). Reference: the whole `data.split` as the model is trained on it (after the
-  `data.*` crop/resize), generated and real images both resized bilinearly to 299x299. Without
-  weights these are skipped with one warning naming the key.
+- `eval.feature_net = "mnist_cnn"` (grey 28x28 or 32x32 digits, e.g. experiments/mnist_dcgan.py): the
+  same metrics in the 128-d feature space of the MnistCNN (gan/metrics/digits.py), prefix `mnist`
+  (`mnist_fd`, `mnist_classes_covered`, `mnist_cond_accuracy`, `mnist_cas`, ...), the classifier trained
+  on the training split of the IDX files at `eval.mnist_path` (default: `data.path` of `idx` data) and
+  its accuracy on their test split recorded. Reference: the training images as the model sees them.
+- TFDS and local images (`idx`, `image_folder`, `array`) with `eval.inception_weights` naming a local
+  weights file: the same suite in FID Inception-v3 pool3 space, prefix `inception` (`inception_fd` is
+  FID, `inception_kid` KID, `inception_is` IS). Reference: the whole `data.split` as the model is
+  trained on it (after the `data.*` crop/resize), generated and real images both resized bilinearly to
+  299x299. Without weights these are skipped with one warning naming the key.
 The sample noise is drawn from `config.seed` alone, so pictures and metrics are comparable across
 evaluations and resumes.
 
@@ -35,8 +40,9 @@ be saved as (`suite.quantize_8bit`), as StyleGAN2-ADA's metrics quantise generat
 uint8 data (TFDS) is unchanged, float data (the digits) is quantised like the samples.
 
 Primary metric: `eval.primary_metric` ("" = the default of the data: `reverse_kl` for toys,
-`digits_fd` for digits, `inception_fd` for TFDS with Inception weights, none otherwise) ranks
-evaluations; the training loop keeps the best checkpoint in `WORKDIR/best/`.
+`digits_fd` for digits, `mnist_fd` with the MnistCNN, `inception_fd` for other images with Inception
+weights, none otherwise) ranks evaluations; the training loop keeps the best checkpoint in
+`WORKDIR/best/`.
 """
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ from absl import logging
 
 from gan import plotting, sampling
 from gan.data import builtin
+from gan.errors import UserError
 from gan.families.base import EvalResult
 from gan.json_io import write_json
 from gan.metrics import augmentation_score
@@ -57,12 +64,16 @@ from gan.metrics import digits as digits_metrics
 from gan.metrics import suite, toy
 
 TOY_DATASETS = tuple(n for n in builtin.DATASETS if n != "digits")
+IMAGE_DATASETS = ("tfds", "idx", "image_folder", "array")  # the suite runs in Inception space given weights
 TOY_DIRECTIONS = {"modes_covered": "max", "high_quality_fraction": "max", "reverse_kl": "min"}
-DIGITS_CLASS_DIRECTIONS = {"digits_classes_covered": "max", "digits_class_entropy": "max",
-                           "digits_min_class_share": "max", "digits_max_class_share": "min"}
+CLASSIFIER_PREFIXES = ("digits", "mnist")  # feature spaces of the digit classifiers (gan/metrics/digits.py)
+CLASS_DIRECTIONS = {"classes_covered": "max", "class_entropy": "max", "min_class_share": "max",
+                    "max_class_share": "min"}
 SUITE_DIRECTIONS = {"fd": "min", "kid": "min", "is": "max", "precision": "max", "recall": "max",
                     "density": "max", "coverage": "max"}
-DEFAULT_PRIMARY = {"points": "reverse_kl", "digits": "digits_fd", "inception": "inception_fd"}
+DEFAULT_PRIMARY = {"points": "reverse_kl", "digits": "digits_fd", "mnist": "mnist_fd",
+                   "inception": "inception_fd"}
+FEATURE_NETS = ("", "mnist_cnn")  # eval.feature_net: "" = the data's default (suite_prefix)
 NO_WEIGHTS_WARNING = ("image FID/KID/IS skipped: config key eval.inception_weights is empty (convert "
                       "pytorch-fid's weights with scripts/convert_inception_weights.py and set it)")
 
@@ -71,12 +82,23 @@ def inception_weights(config) -> str:
   return config.eval.get("inception_weights", "") or ""
 
 
+def mnist_path(config) -> str:
+  """The MNIST-format IDX directory the MnistCNN trains on: eval.mnist_path, else data.path of idx data."""
+  data_path = config.data.get("path", "") if config.data.name == "idx" else ""
+  return config.eval.get("mnist_path", "") or data_path
+
+
 def suite_prefix(config) -> str | None:
-  """"digits", "inception" or None: the feature space the suite runs in for this config."""
+  """"digits", "mnist", "inception" or None: the feature space the suite runs in for this config.
+
+  `eval.feature_net = "mnist_cnn"` picks the MnistCNN (grey 28x28 or 32x32 digits); "" the default:
+  the DigitsCNN for the native 8x8 digits, Inception-v3 for other images given eval.inception_weights."""
+  if config.eval.get("feature_net", "") == "mnist_cnn":
+    return "mnist"
   if config.data.name == "digits":  # the DigitsCNN reads native 8x8x1 digits only
     native = config.data.get("image_size", 0) in (0, 8) and config.data.get("channels", 0) in (0, 1)
     return "digits" if native else None
-  if config.data.name == "tfds" and inception_weights(config):
+  if config.data.name in IMAGE_DATASETS and inception_weights(config):
     return "inception"
   return None
 
@@ -86,12 +108,13 @@ def metric_directions(config) -> dict[str, str]:
   if config.data.name in TOY_DATASETS:
     return dict(TOY_DIRECTIONS)
   prefix = suite_prefix(config)
-  out = dict(DIGITS_CLASS_DIRECTIONS) if prefix == "digits" else {}
-  if prefix == "digits" and config.model.generator.get("conditioning", "none") != "none":
-    out.update(digits_cond_accuracy="max", digits_cond_accuracy_min="max")
+  classes = prefix in CLASSIFIER_PREFIXES
+  out = {f"{prefix}_{name}": mode for name, mode in CLASS_DIRECTIONS.items()} if classes else {}
+  if classes and config.model.generator.get("conditioning", "none") != "none":
+    names = ["cond_accuracy", "cond_accuracy_min"]
     if config.eval.get("augmentation_score", False):
-      out.update(digits_cas="max", digits_subset_plus_generated_accuracy="max",
-                 digits_augmentation_gain="max")
+      names += ["cas", "subset_plus_generated_accuracy", "augmentation_gain"]
+    out.update({f"{prefix}_{name}": "max" for name in names})
   if prefix:
     out.update({f"{prefix}_{name}": mode for name, mode in SUITE_DIRECTIONS.items()})
   return out
@@ -112,6 +135,15 @@ class FeatureSuite:
   reference_images: Callable[[], np.ndarray]
   reference: str
   extra_protocol: dict
+  classifier: digits_metrics.DigitsClassifier | None = None  # the digit classifier behind `net`
+
+
+def _training_images(config, dataset) -> str:
+  d, shape = config.data, "x".join(map(str, dataset.example_shape))
+  source = f"TFDS {d.tfds_name!r} split {d.split!r}" if d.name == "tfds" else f"{d.name} data at {d.path}"
+  if d.name == "idx":
+    source += f" split {d.split!r}"
+  return f"{source}, all images at the training resolution {shape} (data.* crop/resize)"
 
 
 def feature_suite(config, dataset) -> FeatureSuite | None:
@@ -120,15 +152,21 @@ def feature_suite(config, dataset) -> FeatureSuite | None:
     classifier = digits_metrics.get_classifier()
     return FeatureSuite(prefix, classifier.net, lambda: builtin.load_digits()[0],
                         "all 1,797 8x8 digits bundled with scikit-learn (the training set)",
-                        {"classifier_held_out_accuracy": classifier.held_out_accuracy})
+                        {"classifier_held_out_accuracy": classifier.held_out_accuracy}, classifier)
+  if prefix == "mnist":
+    shape = tuple(dataset.example_shape)
+    if shape not in ((28, 28, 1), (32, 32, 1)):
+      raise UserError(f"eval.feature_net='mnist_cnn' reads grey 28x28 or 32x32 digits, but the data's images "
+                      f"are {'x'.join(map(str, shape))}: set data.image_size=32 and data.channels=1")
+    classifier = digits_metrics.get_mnist_classifier(mnist_path(config))
+    return FeatureSuite(prefix, classifier.net, lambda: dataset.x, _training_images(config, dataset),
+                        {"classifier_test_accuracy": classifier.held_out_accuracy,
+                         "classifier_trained_on": classifier.trained_on}, classifier)
   if prefix == "inception":
     from gan.metrics import inception  # pylint: disable=g-import-not-at-top  (a large module)
-    d = config.data
     return FeatureSuite(prefix, inception.feature_net(inception_weights(config)), lambda: dataset.x,
-                        f"TFDS {d.tfds_name!r} split {d.split!r}, all images at the training "
-                        f"resolution {'x'.join(map(str, dataset.example_shape))} (data.* crop/resize)",
-                        {})
-  if config.data.name == "tfds":
+                        _training_images(config, dataset), {})
+  if config.data.name in IMAGE_DATASETS:
     logging.warning(NO_WEIGHTS_WARNING)
   return None
 
@@ -159,8 +197,8 @@ class Evaluator:
     return self._reference
 
   def class_accuracy(self, g_params, g_collections, per_class: int) -> np.ndarray:
-    """For each class k: the fraction of `per_class` samples drawn for k that the DigitsCNN calls k."""
-    classifier = digits_metrics.get_classifier()
+    """For each class k: the fraction of `per_class` samples drawn for k that the digit classifier calls k."""
+    classifier = self.suite.classifier
     return np.array([np.mean(classifier.predict(sampling.generate(
         self.game, g_params, g_collections, per_class, seed=self.config.seed, label=k)) == k)
                      for k in range(self.game.num_classes)])
@@ -190,22 +228,24 @@ class Evaluator:
         plotting.save_scatter(samples[:2500], path, centers=self.dataset.centers, title=title, lim=lim)
     else:
       if self.suite is not None:
+        prefix = self.suite.prefix
         feats, probs = self.suite.net(suite.quantize_8bit(evaluated))
-        if self.suite.prefix == "digits":
-          metrics.update(digits_metrics.class_histogram_metrics(probs.argmax(axis=1)))
-        suite_metrics, suite_protocol = suite.feature_metrics(self.suite.prefix, self.reference,
-                                                              feats, probs)
+        if self.suite.classifier is not None:
+          metrics.update(digits_metrics.class_histogram_metrics(probs.argmax(axis=1), prefix))
+        suite_metrics, suite_protocol = suite.feature_metrics(prefix, self.reference, feats, probs)
         metrics.update(suite_metrics)
-        if self.suite.prefix == "digits" and sampling.is_conditional(self.game):
+        if self.suite.classifier is not None and sampling.is_conditional(self.game):
           accuracy = self.class_accuracy(g_params, g_collections, max(1, num // self.game.num_classes))
-          metrics.update(digits_cond_accuracy=float(np.mean(accuracy)),
-                         digits_cond_accuracy_min=float(np.min(accuracy)))
+          metrics.update({f"{prefix}_cond_accuracy": float(np.mean(accuracy)),
+                          f"{prefix}_cond_accuracy_min": float(np.min(accuracy))})
           protocol["class_accuracy"] = {"samples_per_class": max(1, num // self.game.num_classes),
                                         "per_class": [round(float(a), 6) for a in accuracy]}
-          if cfg.get("augmentation_score", False):  # ~30 s: three DigitsCNN trainings
+          if cfg.get("augmentation_score", False):  # classifier trainings: ~30 s (digits), minutes (MNIST)
             scores, protocol["augmentation_score"] = augmentation_score.augmentation_scores(
                 lambda k, n: sampling.generate(self.game, g_params, g_collections, n,
-                                               seed=self.config.seed, label=k))
+                                               seed=self.config.seed, label=k),
+                augmentation_score.mnist_protocol(mnist_path(self.config)) if prefix == "mnist"
+                else augmentation_score.Protocol())
             metrics.update(scores)
         protocol["reference"] = self.suite.reference
         protocol["feature_net"] = {"name": self.suite.net.name,

@@ -27,7 +27,8 @@ flags.DEFINE_bool("raw", False, "Evaluate the raw generator instead of its EMA."
 flags.DEFINE_bool("best", False, "Evaluate the best checkpoint (DIR/best/) instead of DIR/checkpoints/.")
 flags.DEFINE_bool("augmentation_score", False,
                   "Also train classifiers on generated digits: CAS and the data-augmentation score "
-                  "(class-conditional digits runs; gan/metrics/augmentation_score.py).")
+                  "(class-conditional runs on the digits, or on MNIST with eval.feature_net=mnist_cnn; "
+                  "gan/metrics/augmentation_score.py).")
 flags.DEFINE_string("inception_weights", None,
                     "Inception .npz for TFDS image metrics (default: the run's eval.inception_weights).")
 FLAGS = flags.FLAGS

@@ -208,7 +208,10 @@ def test_primary_metric_defaults():
   config.eval.primary_metric = "digits_coverage"
   assert evaluation.primary_metric(config) == ("digits_coverage", "max")
   assert evaluation.primary_metric(tiny_ring_config()) == ("reverse_kl", "min")
-  assert evaluation.primary_metric(mnist_dcgan.get_config()) is None  # no Inception weights
+  config = mnist_dcgan.get_config()
+  assert evaluation.primary_metric(config) == ("mnist_fd", "min")  # eval.feature_net="mnist_cnn"
+  config.eval.feature_net = ""
+  assert evaluation.primary_metric(config) is None  # no Inception weights
 
 
 def test_tfds_without_inception_weights_warns_once_and_skips(tmp_path, caplog):
@@ -291,9 +294,10 @@ def test_tfds_fid_with_random_inception_weights(tmp_path, monkeypatch):
   weights = str(tmp_path / "random_inception.npz")
   inception.save_params(weights, inception.random_variables(0))
   config = mnist_dcgan.get_config()
+  config.data.name = "tfds"  # mnist_dcgan's TFDS route (its default reads IDX files)
   config.model.z_dim = 8
   config.model.generator.width = config.model.discriminator.width = 8
-  config.eval.update(grid_size=4, num_samples=10, inception_weights=weights)
+  config.eval.update(grid_size=4, num_samples=10, inception_weights=weights, feature_net="")
   config_validation.validate(config)
   with tfds.testing.mock_data(num_examples=12):
     dataset = get_dataset(config.data, seed=0, batch_size=8)
@@ -327,6 +331,7 @@ def test_class_accuracy_of_a_generator_that_returns_real_digits(monkeypatch, shi
   game = factory.build_game(config, example_shape=(8, 8, 1), num_classes=10)
   evaluator = evaluation.Evaluator.__new__(evaluation.Evaluator)
   evaluator.config, evaluator.game = config, game
+  evaluator.suite = evaluation.feature_suite(config, None)  # the DigitsCNN's (the digits need no dataset)
   accuracy = evaluator.class_accuracy(None, None, per_class=150)
   assert accuracy.shape == (10,)
   assert (accuracy.mean() >= expected) if shift == 0 else (accuracy.max() <= expected)
@@ -336,7 +341,8 @@ def test_augmentation_score_runs_on_the_conditional_generator_and_is_recorded(tm
   """The evaluation hands gan/metrics/augmentation_score.py the run's G, drawing the asked class."""
   asked = []
 
-  def fake_scores(generate):
+  def fake_scores(generate, protocol):
+    assert protocol == augmentation_score.Protocol()  # the digits' protocol
     for k in (3, 7):
       images = generate(k, 5)
       asked.append((k, images.shape))

@@ -9,9 +9,10 @@ described on that page: a big-endian header, then the data as unsigned bytes.
   count * rows * cols pixels, row-major;
 - labels: magic 2049 (0x00000801: unsigned bytes, 1 dimension), count, then count labels.
 
-`load_split` reads one split (the files of Fashion-MNIST and KMNIST have the same names and format);
-`load_mnist` all four files. Every problem with a file (missing, unreadable gzip, wrong magic number, short header, data longer or
-shorter than the header says) is a `gan.errors.UserError` of one line that names the file.
+`load_split` reads one split (the files of Fashion-MNIST and KMNIST have the same names and format),
+`load_mnist` all four files. Every problem with a file (missing, unreadable gzip, wrong magic number,
+short header, data longer or shorter than the header says) is a `gan.errors.UserError` of one line
+that names the file.
 """
 from __future__ import annotations
 

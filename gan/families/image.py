@@ -4,7 +4,8 @@ ADA on the 2D toys, the digits, TFDS images and local image files (gan/data/file
 (experiments/*.py without a `family` key).
 
 Its config keys: `loss`, `n_critic`, `data.*`, `model.*`, `acgan_weight`, `optim.{g,d}.*`,
-`regularizers.*`, `augment.*`, `ema.*` and `eval.{num_samples, inception_weights, augmentation_score}`
+`regularizers.*`, `augment.*`, `ema.*` and `eval.{num_samples, inception_weights, augmentation_score,
+feature_net, mnist_path}`
 (README, Config keys).
 """
 from __future__ import annotations
@@ -111,6 +112,31 @@ class ImageFamily(Family):
               "scripts/convert_inception_weights.py")
     if not isinstance(config.eval.get("augmentation_score", False), bool):
       cv.fail("eval.augmentation_score", config.eval.augmentation_score, "True or False")
+    self._validate_feature_net(config)
+
+  @staticmethod
+  def _validate_feature_net(config):
+    """`eval.feature_net` "mnist_cnn": grey 28x28 or 32x32 images and an existing IDX directory to train
+    the MnistCNN on (`eval.mnist_path`, or `data.path` of idx data, whose emptiness the loader reports)."""
+    if "feature_net" in config.eval:
+      cv.choice(config, "eval.feature_net", evaluation.FEATURE_NETS)
+    if config.eval.get("feature_net", "") != "mnist_cnn":
+      return
+    data = config.data
+    if data.name in evaluation.TOY_DATASETS or data.name == "digits":
+      cv.fail("eval.feature_net", "mnist_cnn", f"'' for data.name={data.name!r} (the MnistCNN reads MNIST-like "
+              "28x28 or 32x32 grey digits)")
+    if data.get("image_size", 0) not in (0, 28, 32):
+      cv.fail("data.image_size", data.image_size, "28 or 32 with eval.feature_net='mnist_cnn'")
+    if data.get("channels", 0) != 1 and not (data.name == "idx" and data.get("channels", 0) == 0):
+      cv.fail("data.channels", data.get("channels", 0), "1 (grey) with eval.feature_net='mnist_cnn'")
+    path = evaluation.mnist_path(config)
+    if not isinstance(path, str) or (path and not os.path.isdir(path)):
+      cv.fail("eval.mnist_path" if config.eval.get("mnist_path", "") else "data.path", path,
+              "an existing directory of MNIST-format IDX files for eval.feature_net='mnist_cnn'")
+    if not path and data.name != "idx":
+      cv.fail("eval.mnist_path", "", "the directory of MNIST's IDX files the mnist_cnn feature net trains on "
+              f"(data.name={data.name!r} gives none)")
 
   @staticmethod
   def _validate_data(config):
@@ -234,8 +260,10 @@ class ImageFamily(Family):
     if options.get("inception_weights") is not None:
       config.eval.inception_weights = options["inception_weights"]
     if options.get("augmentation_score"):
-      if not (evaluation.suite_prefix(config) == "digits" and sampling.is_conditional(game)):
-        raise UserError("--augmentation_score needs a class-conditional generator trained on the digits")
+      digit_classifier = evaluation.suite_prefix(config) in evaluation.CLASSIFIER_PREFIXES
+      if not (digit_classifier and sampling.is_conditional(game)):
+        raise UserError("--augmentation_score needs a class-conditional generator trained on the digits "
+                        "or on MNIST with eval.feature_net='mnist_cnn'")
       with config.unlocked():
         config.eval.augmentation_score = True
     if evaluation.suite_prefix(config) and num_samples is not None and num_samples < suite.MIN_SAMPLES:
