@@ -26,10 +26,13 @@ def env():
   return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")  # XLA_FLAGS: tests/conftest.py
 
 
-def run_script(script, *args, timeout=300, num_devices=1):
+def run_script(script, *args, timeout=300, num_devices=1, xla_flags=None):
   """`python SCRIPT ARGS...` (SCRIPT relative to the repo root, or `-m MODULE`) in the tests' environment,
-  with `num_devices` CPU devices."""
-  return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=dict(env(), JAX_NUM_CPU_DEVICES=str(num_devices)),
+  with `num_devices` CPU devices and the tests' XLA_FLAGS unless `xla_flags` is given."""
+  overrides = {"JAX_NUM_CPU_DEVICES": str(num_devices)}
+  if xla_flags is not None:
+    overrides["XLA_FLAGS"] = xla_flags
+  return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=dict(env(), **overrides),
                         capture_output=True, text=True, timeout=timeout)
 
 
@@ -86,6 +89,20 @@ def test_resume_is_bit_exact_and_logs_append(straight_run, tmp_path):
   for tag in ("train/d_loss", "eval/reverse_kl"):
     logged = [(r["step"], np.float32(r[tag])) for r in rows if tag in r]
     assert [(e.step, np.float32(e.value)) for e in events.Scalars(tag)] == logged
+
+
+def test_resume_is_bit_exact_with_the_compiler_settings_training_uses(tmp_path):
+  """A conv GAN with batch norm, compiled as training compiles it: XLA's default optimization (the other
+  tests turn LLVM's off, tests/conftest.py) and the tuned CPU options (gan/parallel.py)."""
+  tiny = ["--config=experiments/digits_dcgan.py", "--config.batch_size=8", "--config.model.z_dim=8",
+          "--config.model.generator.width=8", "--config.model.discriminator.width=8",
+          "--config.eval.every_steps=1000", "--config.eval.num_samples=200", "--config.checkpoint.every_steps=3",
+          "--config.optim.g.schedule=constant", "--config.optim.d.schedule=constant"]
+  for workdir, steps in ((tmp_path / "straight", 6), (tmp_path / "resumed", 3), (tmp_path / "resumed", 6)):
+    result = run_script("-m", "gan.main", *tiny, f"--workdir={workdir}", f"--config.num_train_steps={steps}",
+                        xla_flags="")
+    assert result.returncode == 0, result.stderr[-3000:]
+  assert_bit_exact(final_state(tmp_path / "resumed"), final_state(tmp_path / "straight"))
 
 
 def test_different_config_in_existing_workdir_is_refused_and_nothing_is_lost(straight_run):

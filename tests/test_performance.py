@@ -2,6 +2,7 @@
 and the benchmark script's output."""
 import json
 import os
+import subprocess
 import sys
 
 import jax
@@ -12,7 +13,7 @@ import pytest
 from gan import benchmarking, config_validation, parallel, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
-from tests.test_cli import ROOT, run_script
+from tests.test_cli import ROOT, env, run_script
 
 
 @pytest.mark.parametrize("mode,devices", [("jit", 1), ("pmap", 2)])
@@ -193,7 +194,9 @@ def test_flops_of_a_call_do_not_depend_on_the_device_count_or_wrapper():
     assert flops[key] == pytest.approx(flops["jit", 1], rel=0.1), flops
 
 
-def test_cpu_compiler_options_keep_the_numbers_and_reach_the_compiler(monkeypatch):
+def check_cpu_compiler_options_keep_the_numbers():
+  """The tuned CPU options (parallel.CPU_COMPILER_OPTIONS) give the defaults' numbers on a conv GAN with
+  batch norm, up to float summation order."""
   config = tiny_digits_config()
   for player in ("g", "d"):
     # A bias feeding batch norm has a zero gradient; Adam with a tiny eps would turn its float noise
@@ -201,11 +204,26 @@ def test_cpu_compiler_options_keep_the_numbers_and_reach_the_compiler(monkeypatc
     config.optim[player].eps = 1e-3
   assert parallel.compiler_options(jax.devices()) == parallel.CPU_COMPILER_OPTIONS
   tuned, tuned_metrics = run_steps(config, 3)
-  monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS", {})
-  plain, plain_metrics = run_steps(config, 3)
+  saved, parallel.CPU_COMPILER_OPTIONS = parallel.CPU_COMPILER_OPTIONS, {}
+  try:
+    plain, plain_metrics = run_steps(config, 3)
+  finally:
+    parallel.CPU_COMPILER_OPTIONS = saved
   assert_trees_close(tuned_metrics, plain_metrics, rtol=1e-5, atol=1e-6)
   assert_trees_close(tuned, plain, rtol=1e-5, atol=1e-6)
-  # the options are handed to XLA: one it cannot parse fails the compile of both wrappers
+
+
+def test_cpu_compiler_options_keep_the_numbers_with_the_compiler_settings_training_uses():
+  """In a process with training's XLA settings (the tests turn LLVM's optimization off: conftest.py)."""
+  result = subprocess.run([sys.executable, "-c", "from tests.test_performance import "
+                           "check_cpu_compiler_options_keep_the_numbers as check; check()"],
+                          cwd=ROOT, env=dict(env(), XLA_FLAGS=""), capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_cpu_compiler_options_reach_the_compiler(monkeypatch):
+  """An option XLA cannot parse fails the compile of both wrappers."""
+  config = tiny_digits_config()
   monkeypatch.setattr(parallel, "CPU_COMPILER_OPTIONS",
                       {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_NOT_A_TYPE"})
   for mode in ("jit", "pmap"):
