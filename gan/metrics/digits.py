@@ -348,7 +348,7 @@ def class_histogram_metrics(labels: np.ndarray, prefix: str = "digits") -> dict[
     shares = np.bincount(labels, minlength=NUM_CLASSES) / n
     nz = shares > 0
     values = {"classes_covered": float((shares >= PRESENT_FRACTION).sum()),
-              "class_entropy": float(max(-np.sum(shares[nz] * np.log(shares[nz])), 0.0)),
+              "class_entropy": float(max(-np.sum(shares[nz] * np.log(shares[nz])), 0.0)) + 0.0,  # not -0.0
               "max_class_share": float(shares.max()), "min_class_share": float(shares.min())}
   return {f"{prefix}_{k}": v for k, v in values.items()}
 
