@@ -8,7 +8,7 @@ Metrics (logged as `eval/<name>`; all on the first `eval.num_samples` samples):
   `digits_is`, `digits_kid`, `digits_precision`, `digits_recall`, `digits_density`,
   `digits_coverage`; for class-conditional generators also `digits_cond_accuracy` (mean over
   classes k of the fraction of samples drawn for k that the classifier calls k) and
-  `digits_cond_accuracy_min` (the worst class), and with `eval.augmentation_score` the
+  `digits_cond_accuracy_min` (the worst class) and each class's, `digits_class_accuracy_0` ... `_9`, and with `eval.augmentation_score` the
   Classification Accuracy Score and data-augmentation score (`digits_cas`,
   `digits_subset_plus_generated_accuracy`, `digits_augmentation_gain` and their real-only baselines;
   gan/metrics/augmentation_score.py). Reference: all 1,797 bundled digits, i.e. the training set of the GAN (the
@@ -30,7 +30,8 @@ evaluations and resumes.
 Protocol: every `EvalResult` carries `protocol`, a JSON-able dict: `step`, `generator` ("ema" or
 "raw"), `num_generated`, `noise_seed`, `data`, `reference` (what the samples are compared with),
 `primary_metric`, and for the feature suite `feature_net` (name, weights hash, `input`, resize
-method, reference size and hash, k's). The training loop appends it (without `step`, with
+method, reference size and hash, k's): how the numbers were measured, never a measured number, so
+that it stays the same across a run's evaluations. The training loop appends it (without `step`, with
 `from_step`) to `WORKDIR/eval/protocol.json` whenever it differs from the last entry;
 scripts/evaluate.py writes it into `WORKDIR/eval/step_N.json`.
 
@@ -111,7 +112,7 @@ def metric_directions(config) -> dict[str, str]:
   classes = prefix in CLASSIFIER_PREFIXES
   out = {f"{prefix}_{name}": mode for name, mode in CLASS_DIRECTIONS.items()} if classes else {}
   if classes and config.model.generator.get("conditioning", "none") != "none":
-    names = ["cond_accuracy", "cond_accuracy_min"]
+    names = ["cond_accuracy", "cond_accuracy_min", *[f"class_accuracy_{k}" for k in range(digits_metrics.NUM_CLASSES)]]
     if config.eval.get("augmentation_score", False):
       names += ["cas", "subset_plus_generated_accuracy", "augmentation_gain"]
     out.update({f"{prefix}_{name}": "max" for name in names})
@@ -237,9 +238,9 @@ class Evaluator:
         if self.suite.classifier is not None and sampling.is_conditional(self.game):
           accuracy = self.class_accuracy(g_params, g_collections, max(1, num // self.game.num_classes))
           metrics.update({f"{prefix}_cond_accuracy": float(np.mean(accuracy)),
-                          f"{prefix}_cond_accuracy_min": float(np.min(accuracy))})
-          protocol["class_accuracy"] = {"samples_per_class": max(1, num // self.game.num_classes),
-                                        "per_class": [round(float(a), 6) for a in accuracy]}
+                          f"{prefix}_cond_accuracy_min": float(np.min(accuracy)),
+                          **{f"{prefix}_class_accuracy_{k}": float(a) for k, a in enumerate(accuracy)}})
+          protocol["class_accuracy"] = {"samples_per_class": max(1, num // self.game.num_classes)}
           if cfg.get("augmentation_score", False):  # classifier trainings: ~30 s (digits), minutes (MNIST)
             scores, protocol["augmentation_score"] = augmentation_score.augmentation_scores(
                 lambda k, n: sampling.generate(self.game, g_params, g_collections, n,

@@ -406,3 +406,36 @@ def test_evaluate_and_sample_scripts_best_and_raw(run_with_early_best, tmp_path)
   np.testing.assert_allclose(np.load(tmp_path / "best.npy"), expected, rtol=1e-6, atol=1e-6)
   _, _, _, latest = sampling.load_run(workdir)
   assert not np.allclose(expected, sampling.generate(game, latest.ema_params, latest.g_collections, 8, seed=0))
+
+
+def test_conditional_evaluation_reports_each_class_in_metrics_and_keeps_one_protocol(monkeypatch, tmp_path):
+  """A stand-in conditional G whose classes come out right or shifted by one, alternately: the per-class
+  accuracies are metrics (their mean is cond_accuracy), and protocol.json, which says how the numbers were
+  measured, keeps one entry across evaluations whose numbers differ."""
+  images, labels = builtin.load_digits()
+  shift = {"value": 0}
+
+  def fake_generate(game, g_params, g_collections, num, seed, *, label=None, chunk=1000):
+    if label is None:
+      return images[:num]
+    return images[labels == (label + shift["value"] * (label % 2)) % 10][:num]
+  monkeypatch.setattr(sampling, "generate", fake_generate)
+  config = tiny_digits_config()
+  config.model.generator.conditioning = "cbn"
+  config.eval.update(num_samples=300, grid_size=4)
+  dataset = get_dataset(config.data, seed=0, batch_size=8)
+  game = factory.build_game(config, example_shape=(8, 8, 1), num_classes=10)
+  evaluator = evaluation.Evaluator(config, game, dataset, str(tmp_path))
+  for step, value in ((10, 0), (20, 1)):
+    shift["value"] = value
+    result = evaluator(step, None, None, generator="ema", write_files=False)
+    evaluation.record_protocol(str(tmp_path), result.protocol)
+    per_class = np.array([result.metrics[f"digits_class_accuracy_{k}"] for k in range(10)])
+    assert result.metrics["digits_cond_accuracy"] == pytest.approx(per_class.mean())
+    assert result.metrics["digits_cond_accuracy_min"] == pytest.approx(per_class.min())
+    odd = per_class[1::2]
+    assert (odd.min() > 0.8) if value == 0 else (odd.max() < 0.2)  # odd classes drawn as the next digit
+    assert set(result.metrics) - set(evaluation.metric_directions(config)) == {"digits_is_std"}  # ranks nothing
+  with open(tmp_path / "eval" / "protocol.json") as f:
+    (entry,) = json.load(f)
+  assert entry["from_step"] == 10 and entry["class_accuracy"] == {"samples_per_class": 30}
