@@ -152,7 +152,8 @@ def test_num_train_steps_may_not_change_on_resume_with_a_penalty_weight_schedule
     (["--config.model.nokey=1"], "unknown config key '--config.model.nokey'"),
     (["--config.batch_size=x"], "flag --config.batch_size=x"),
     # ring8's MLP keys (hidden, activation) are not DCGAN's: a TFDS image experiment.
-    (["--config=experiments/mnist_dcgan.py", "--config.data.data_dir={empty}"],
+    (["--config=experiments/mnist_dcgan.py", "--config.data.name=tfds", "--config.eval.feature_net=",
+      "--config.data.data_dir={empty}"],
      "TFDS dataset 'mnist' is not prepared in data_dir={empty}"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_workdir(tmp_path, args, expected):
