@@ -74,6 +74,25 @@ def test_array_dataset_epochs_are_permutations_and_wrap_across_batches():
   np.testing.assert_array_equal(data.get_batch(2)["x"][:, 0], data.get_batch(2)["label"])
 
 
+def test_array_dataset_processes_take_consecutive_quarters_of_each_global_batch():
+  """Global batch i is positions [i B, (i + 1) B) of the epoch stream; process p of P takes its rows
+  [p B / P, (p + 1) B / P): by hand on a stream of 7 examples (batches cross epochs), and the processes'
+  parts put together are the one-process batch."""
+  n, batch, processes = 7, 8, 4
+
+  def dataset(**kw):
+    return ArrayDataset(x=np.arange(n, dtype=np.float32)[:, None], labels=np.arange(n), seed=1,
+                        batch_size=batch, kind="points", **kw)
+  whole = dataset()
+  stream = np.concatenate([whole._permutation(e) for e in range(5)])  # epochs 0-4: positions 0..34
+  for index in (0, 1, 3):
+    np.testing.assert_array_equal(whole.get_batch(index)["label"], stream[index * batch:(index + 1) * batch])
+    parts = [dataset(process_index=p, process_count=processes).get_batch(index)["label"] for p in range(processes)]
+    for p, part in enumerate(parts):
+      np.testing.assert_array_equal(part, stream[index * batch + 2 * p:index * batch + 2 * (p + 1)])
+    np.testing.assert_array_equal(np.concatenate(parts), whole.get_batch(index)["label"])
+
+
 def test_uint8_images_are_scaled_to_minus_one_one():
   x = np.array([[[[0]], [[255]]]], np.uint8).reshape(1, 1, 2, 1)
   data = ArrayDataset(x=np.repeat(x, 2, 0), labels=None, seed=0, batch_size=2, kind="images")
