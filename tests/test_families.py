@@ -55,10 +55,10 @@ def test_every_family_module_is_registered_and_named():
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_jit_and_pmap_on_1_2_and_4_devices_match_one_device(family):
+def test_pmap_on_4_and_jit_on_2_devices_match_one_device(family):
   config = smoke_config(family)
   ref_state, ref_history = run_steps(config, 2, mode="jit", devices=jax.devices()[:1])
-  for mode, n in (("pmap", 2), ("jit", 4), ("pmap", 4)):
+  for mode, n in (("pmap", 4), ("jit", 2)):  # with the CLI runs below: both modes on 1, 2 and 4 devices
     state, history = run_steps(config, 2, mode=mode, devices=jax.devices()[:n])
     # Tolerances: a conv followed by instance norm (CycleGAN) has a gradient that is a difference of
     # nearly equal sums, so another summation order over devices moves it by up to ~6e-4 relative (the

@@ -42,13 +42,21 @@ def train_processes(workdir, steps, mode, *, processes, devices_per_process):
     assert process.returncode == 0, f"process {i}: {stderr[-3000:]}"
 
 
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+  """One process with four devices, straight to step 40 (jit: the same numbers as pmap up to float
+  summation order, tests/test_parallel.py)."""
+  workdir = tmp_path_factory.mktemp("one_process")
+  train_processes(workdir, 40, "jit", processes=1, devices_per_process=4)
+  return workdir
+
+
 @pytest.mark.parametrize("mode", ["jit", "pmap"])
-def test_two_processes_resumed_equal_one_process(tmp_path, mode):
-  two, one = tmp_path / "two_processes", tmp_path / "one_process"
+def test_two_processes_resumed_equal_one_process(tmp_path, one_process, mode):
+  two, one = tmp_path / "two_processes", one_process
   train_processes(two, 20, mode, processes=2, devices_per_process=2)
   assert "20" in os.listdir(two / "checkpoints")
   train_processes(two, 40, mode, processes=2, devices_per_process=2)
-  train_processes(one, 40, mode, processes=1, devices_per_process=4)
 
   resumed = read_jsonl(two / "metrics.jsonl")
   assert [row["step"] for row in resumed if row["step"] == 21] == [21]  # a resumed run logs its first step
