@@ -156,11 +156,12 @@ def _translate2d(tx, ty):
   return _affine2d(1.0, 0.0, 0.0, 1.0, tx, ty)
 
 
-_LUMA = jnp.array([1.0, 1.0, 1.0, 0.0]) / math.sqrt(3.0)  # ADA's luma axis v (Appendix B)
-_LUMA_OUTER = jnp.outer(_LUMA, _LUMA)  # v v^T: projection onto the luma axis
-_CHROMA = jnp.diag(jnp.array([1.0, 1.0, 1.0, 0.0])) - _LUMA_OUTER  # projection of rgb orthogonal to v
-_LUMA_CROSS = jnp.array([[0.0, -1.0, 1.0, 0.0], [1.0, 0.0, -1.0, 0.0], [-1.0, 1.0, 0.0, 0.0],
-                         [0.0, 0.0, 0.0, 0.0]]) / math.sqrt(3.0)  # [v]_x: u -> v x u on rgb
+# NumPy constants (float32), so that importing this module does not start JAX's backend.
+_LUMA = np.array([1.0, 1.0, 1.0, 0.0], np.float32) / np.float32(math.sqrt(3.0))  # ADA's luma axis v (Appendix B)
+_LUMA_OUTER = np.outer(_LUMA, _LUMA)  # v v^T: projection onto the luma axis
+_CHROMA = np.diag(np.array([1.0, 1.0, 1.0, 0.0], np.float32)) - _LUMA_OUTER  # projection of rgb orthogonal to v
+_LUMA_CROSS = np.array([[0.0, -1.0, 1.0, 0.0], [1.0, 0.0, -1.0, 0.0], [-1.0, 1.0, 0.0, 0.0],
+                        [0.0, 0.0, 0.0, 0.0]], np.float32) / np.float32(math.sqrt(3.0))  # [v]_x: u -> v x u on rgb
 
 
 def _translate3d(b):
