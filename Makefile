@@ -4,8 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-CONFIG ?= experiments/digits_dcgan.py
-WORKDIR ?= workdirs/digits_dcgan
+CONFIG ?= experiments/ada.py
+WORKDIR ?= workdirs/ada
 PYTEST_ARGS ?=
 
 BENCH_OUT ?= scripts/benchmarks/results

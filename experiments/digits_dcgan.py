@@ -1,8 +1,9 @@
-"""digits_dcgan: DCGAN (Radford et al. 2016) on scikit-learn's bundled 8x8 digits — the `make train` default.
+"""digits_dcgan: DCGAN (Radford et al. 2016) on scikit-learn's bundled 8x8 digits, unconditional: the first
+row of the README's ablation for `make train` (which trains experiments/ada.py).
 
 CPU-sized: G Dense -> 4x4, one stride-2 transposed conv to 8x8; D one stride-2 conv, both width 128.
-Measured result (seed 0, 5,000 steps, 536 s on the shared 2-core CPU; 5,000 EMA samples): 10/10
-classes, digits FD 23.3, digits IS 8.08, precision 0.382, recall 0.825, by
+Measured result (seed 0, 5,000 steps, 310 s on the 2-core CPU; 5,000 EMA samples, 8-bit quantised):
+10/10 classes, digits FD 21.9, digits IS 8.05, precision 0.386, recall 0.752 (docs/zoo.md), by
   python scripts/benchmarks/zoo_digits.py --experiments=digits_dcgan
 """
 from experiments import common
