@@ -41,6 +41,20 @@ def run(args):
   return run_script("-m", "gan.main", *args)
 
 
+def interrupt(args, workdir, sig, *, env_vars=None):
+  """Starts `python -m gan.main ARGS --workdir=WORKDIR` (a run far too long to finish), sends `sig` once it
+  has logged two lines, and returns (its exit code, its stderr)."""
+  proc = subprocess.Popen([sys.executable, "-m", "gan.main", *args, f"--workdir={workdir}"], cwd=ROOT,
+                          env=env_vars or env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  jsonl = workdir / "metrics.jsonl"
+  deadline = time.time() + 120
+  while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
+    time.sleep(0.2)
+  proc.send_signal(sig)
+  _, stderr = proc.communicate(timeout=120)
+  return proc.returncode, stderr
+
+
 def train(workdir, steps, extra=()):
   result = run([*TINY_RING, f"--workdir={workdir}", f"--config.num_train_steps={steps}", *extra])
   assert result.returncode == 0, result.stderr[-3000:]

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import jax
 import ml_collections
@@ -17,7 +16,7 @@ import pytest
 from gan import families
 from gan.train import setup as setup_run
 from tests.helpers import assert_trees_close, run_steps
-from tests.test_cli import ROOT, assert_bit_exact, env, final_state, read_jsonl
+from tests.test_cli import ROOT, assert_bit_exact, env, final_state, interrupt, read_jsonl
 
 FAMILIES = families.NAMES
 
@@ -88,17 +87,11 @@ def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
   mode, num_devices = cli_setup(family)
   common = ["--config.log.every_steps=1", "--config.checkpoint.every_steps=1000", f"--config.parallelism={mode}"]
   devices_env = dict(env(), JAX_NUM_CPU_DEVICES=str(num_devices))
-  proc = subprocess.Popen([sys.executable, "-m", "gan.main", *cli_args(family), f"--workdir={interrupted}",
-                           "--config.num_train_steps=1000000", "--config.eval.every_steps=1000000", *common],
-                          cwd=ROOT, env=devices_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  jsonl = interrupted / "metrics.jsonl"
-  deadline = time.time() + 120
-  while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGTERM)
-  _, stderr = proc.communicate(timeout=120)
+  returncode, stderr = interrupt([*cli_args(family), "--config.num_train_steps=1000000",
+                                  "--config.eval.every_steps=1000000", *common], interrupted, signal.SIGTERM,
+                                 env_vars=devices_env)
   assert f"{mode}, {num_devices} devices, 1 process(es)" in stderr, stderr[-3000:]
-  assert proc.returncode == 0 and "Received SIGTERM" in stderr, stderr[-3000:]
+  assert returncode == 0 and "Received SIGTERM" in stderr, stderr[-3000:]
   stopped_at = int(final_state(interrupted).step)
   assert 2 <= stopped_at < 1000000
   target = stopped_at + 3

@@ -3,16 +3,13 @@ is not a multiple of the intervals, checkpoint pruning, the config changes a res
 the best checkpoint re-evaluated at an earlier step."""
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 
 from gan import checkpointing
 from gan.train import train_and_evaluate
 from tests.helpers import tiny_ring_config
-from tests.test_cli import ROOT, TINY_RING, assert_bit_exact, env, final_state, read_jsonl
+from tests.test_cli import TINY_RING, assert_bit_exact, final_state, interrupt, read_jsonl
 
 
 def config_for(steps, **overrides):
@@ -57,17 +54,9 @@ def test_resume_accepts_new_eval_log_checkpoint_and_profile_settings_and_trains_
 
 
 def test_sigint_saves_and_exits_cleanly(tmp_path):
-  proc = subprocess.Popen([sys.executable, "-m", "gan.main", *TINY_RING, f"--workdir={tmp_path}",
-                           "--config.num_train_steps=1000000", "--config.log.every_steps=1",
-                           "--config.checkpoint.every_steps=1000000"],
-                          cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  jsonl = tmp_path / "metrics.jsonl"
-  deadline = time.time() + 120
-  while time.time() < deadline and not (jsonl.exists() and len(read_jsonl(jsonl)) >= 2):
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGINT)
-  _, stderr = proc.communicate(timeout=120)
-  assert proc.returncode == 0 and "Received SIGINT" in stderr, stderr[-3000:]
+  returncode, stderr = interrupt([*TINY_RING, "--config.num_train_steps=1000000", "--config.log.every_steps=1",
+                                  "--config.checkpoint.every_steps=1000000"], tmp_path, signal.SIGINT)
+  assert returncode == 0 and "Received SIGINT" in stderr, stderr[-3000:]
   assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
   stopped_at = int(final_state(tmp_path).step)
   assert stopped_at >= 2 and steps_in(tmp_path / "checkpoints")[-1] == stopped_at
