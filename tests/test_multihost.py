@@ -69,3 +69,17 @@ def test_two_processes_resumed_equal_one_process(tmp_path, one_process, mode):
   assert_trees_close(final_state(two), final_state(one), rtol=1e-5, atol=1e-6)
   # Only process 0 writes events (one file per run and writer): one from each of the two runs.
   assert len(glob.glob(str(two / "events.out.tfevents.*"))) == 2
+
+
+@pytest.mark.parametrize("variables,expected", [
+    ({"JAX_NUM_PROCESSES": "two", "JAX_PROCESS_ID": "0"},
+     "error: environment variable JAX_NUM_PROCESSES='two' is not an integer"),
+    ({"JAX_PROCESS_ID": "0"}, "error: jax.distributed.initialize() failed: Number of processes must be defined."),
+])
+def test_a_bad_multi_host_environment_is_one_line_exit_2_and_no_workdir(tmp_path, variables, expected):
+  result = subprocess.run([sys.executable, "-m", "gan.main", *TINY_RING, f"--workdir={tmp_path / 'run'}"], cwd=ROOT,
+                          env=dict(env(), JAX_COORDINATOR_ADDRESS=f"localhost:{free_port()}", **variables),
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith(expected), result.stderr[-2000:]
+  assert not (tmp_path / "run").exists()
