@@ -12,7 +12,7 @@ The `make train` default. Measured result (digits, 2-core CPU, 6,000 steps (bigg
 seeds 0, 1, 2: 357, 290, 329 s; 10/10 classes; digits FD 7.3, 9.6, 8.2; precision 0.879, 0.873,
 0.888; recall 0.771, 0.767, 0.760; worst requested class recognised 98.8, 99.0, 98.4 % of the time;
 docs/zoo.md), by
-  python scripts/benchmarks/zoo_digits.py --experiments=ada --seeds=0,1,2
+  python scripts/benchmarks/zoo.py --experiments=ada --seeds=0,1,2
 No CIFAR-10 result.
 """
 from experiments import biggan

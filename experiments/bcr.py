@@ -12,7 +12,7 @@ one requested class recognised 1% of the time).
 Measured result (digits, 2-core CPU, seed 0, 6,000 steps (biggan's digits length), 713 s while other
 runs shared the CPU: 10/10 classes, digits FD 18.6, IS 9.80, precision 0.825, recall 0.521, worst
 requested class recognised 97.0% of the time; by
-  python scripts/benchmarks/zoo_digits.py --experiments=bcr --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=bcr --seeds=0
 No CIFAR-10 result.
 """
 from experiments import biggan

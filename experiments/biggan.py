@@ -10,7 +10,7 @@ and the deep variant is experiments/biggan_deep.py. `:digits` (default; CPU-size
 Measured result (digits, 2-core CPU, 6,000 steps, seed 0, 590 s: 10/10 classes, digits FD 6.0,
   IS 9.83, precision 0.895, recall 0.759; the worst requested class is recognised 98.2% of the time;
   at 3,000 steps FD 52.0 and 78.4%, hence the digits runs' 6,000 steps); by
-  python scripts/benchmarks/zoo_digits.py --experiments=biggan --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=biggan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -27,11 +27,14 @@ def get_config(dataset="digits"):
                                 shared_embedding_dim=128)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True,
                                     conditioning="projection")
-  if common.set_size(config, dataset, cifar10_steps=100000, digits_steps=6000, digits_width=32):
-    config.model.generator.attention_resolution = config.model.discriminator.attention_resolution = 16
+  cifar10 = common.set_size(config, dataset, cifar10_steps=100000, digits_steps=6000, digits_width=32,
+                            mnist_steps=3000, mnist_width=8)
+  # Self-attention at 16x16 in both players at 32x32 (CIFAR-10, MNIST); at 8x8 / 4x4 on the 8x8 digits.
+  attention = (8, 4) if (dataset or "digits") == "digits" else (16, 16)
+  config.model.generator.attention_resolution, config.model.discriminator.attention_resolution = attention
+  if cifar10:
     config.ema.update(decay=0.9999, start_step=20000)
   else:
-    config.model.generator.update(attention_resolution=8, shared_embedding_dim=32)
-    config.model.discriminator.attention_resolution = 4
+    config.model.generator.shared_embedding_dim = 32
     config.ema.update(decay=0.999, start_step=1000)
   return config

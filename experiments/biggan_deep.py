@@ -12,7 +12,7 @@ gan/models/resnet.py's architecture table), `:digits` (default) is CPU-sized.
 Measured result (digits, 2-core CPU, 6,000 steps, seed 0, 783 s: 10/10 classes, digits FD 5.9,
   IS 9.79, precision 0.841, recall 0.746; the worst requested class is recognised 97.4% of the time
   (biggan: 98.2%); by
-  python scripts/benchmarks/zoo_digits.py --experiments=biggan_deep --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=biggan_deep --seeds=0
 No CIFAR-10 result (no data or accelerator here).
 """
 from experiments import biggan

@@ -8,7 +8,7 @@ independent randomness per example. `augment.diffaugment_policy` picks the ops.
 Measured result (digits, 2-core CPU, seed 0, 6,000 steps (biggan's digits length), 631 s while other
 runs shared the CPU: 10/10 classes, digits FD 7.6, IS 9.81, precision 0.834, recall 0.610, worst
 requested class recognised 96.8% of the time; by
-  python scripts/benchmarks/zoo_digits.py --experiments=diffaug --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=diffaug --seeds=0
 No CIFAR-10 result.
 """
 from experiments import biggan

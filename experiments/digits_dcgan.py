@@ -4,7 +4,7 @@ row of the README's ablation for `make train` (which trains experiments/ada.py).
 CPU-sized: G Dense -> 4x4, one stride-2 transposed conv to 8x8; D one stride-2 conv, both width 128.
 Measured result (seed 0, 5,000 steps, 310 s on the 2-core CPU; 5,000 EMA samples, 8-bit quantised):
 10/10 classes, digits FD 21.9, digits IS 8.05, precision 0.386, recall 0.752 (docs/zoo.md), by
-  python scripts/benchmarks/zoo_digits.py --experiments=digits_dcgan
+  python scripts/benchmarks/zoo.py --experiments=digits_dcgan
 """
 from experiments import common
 

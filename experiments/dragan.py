@@ -6,7 +6,7 @@ and batch 64. D uses layer norm instead of batch norm: a gradient penalty is per
 `--config=experiments/dragan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
 Measured result (digits, 2-core CPU, 3,000 steps, seed 0, 114 s: 10/10 classes, digits FD 107.3,
   IS 7.16, precision 0.307, recall 0.435; by
-  python scripts/benchmarks/zoo_digits.py --experiments=dragan --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=dragan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -20,5 +20,6 @@ def get_config(dataset="digits"):
   common.adam_players(config, 1e-4, 1e-4, b1=0.5, b2=0.9)
   config.model.discriminator.norm = "layer"
   config.ema.decay = 0.999
-  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=128)
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=128,
+                  mnist_steps=5000, mnist_width=32)
   return config

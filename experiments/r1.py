@@ -7,7 +7,7 @@ normalization in D, RMSProp lr 1e-4 (alpha 0.99) for both players, z_dim 256, ba
 `--config=experiments/r1.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
 Measured result (digits, 2-core CPU, 3,000 steps, seed 0, 258 s while other runs shared the CPU:
   10/10 classes, digits FD 52.2, IS 7.54, precision 0.312, recall 0.777; by
-  python scripts/benchmarks/zoo_digits.py --experiments=r1 --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=r1 --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -23,5 +23,6 @@ def get_config(dataset="digits"):
   config.model.generator.update(name="resnet", width=64)
   config.model.discriminator.update(name="resnet", width=64, norm="none")
   config.ema.decay = 0.999
-  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=32, cifar10_z_dim=256)
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=32,
+                  mnist_steps=4000, mnist_width=8, cifar10_z_dim=256)
   return config

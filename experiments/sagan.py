@@ -6,7 +6,7 @@ loss, one D step per G step with TTUR learning rates (G 1e-4, D 4e-4, Adam b1 0,
 `--config=experiments/sagan.py:digits` (default; CPU-sized, attention at 8x8) or `:cifar10` (TFDS).
 Measured result (digits, the shared 2-core CPU, 4,000 steps, seed 0, 222 s:
   10/10 classes, digits FD 12.8, IS 8.50, precision 0.439, recall 0.918; by
-  python scripts/benchmarks/zoo_digits.py --experiments=sagan --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=sagan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -17,11 +17,12 @@ def get_config(dataset="digits"):
   config.loss = "hinge"
   config.batch_size = 64
   common.adam_players(config, 1e-4, 4e-4, b1=0.0, b2=0.9)
-  attention = 16 if dataset == "cifar10" else 8
+  # 16x16 in both players at 32x32 (CIFAR-10, MNIST); 8x8 in G and 4x4 in D on the 8x8 digits
+  attention = (8, 4) if (dataset or "digits") == "digits" else (16, 16)
   config.model.generator.update(name="resnet", width=64, spectral_norm=True)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True)
-  config.model.generator.attention_resolution = attention
-  config.model.discriminator.attention_resolution = attention // 2 if dataset != "cifar10" else attention
+  config.model.generator.attention_resolution, config.model.discriminator.attention_resolution = attention
   config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
-  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=4000, digits_width=32)
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=4000, digits_width=32,
+                  mnist_steps=4000, mnist_width=8)
   return config

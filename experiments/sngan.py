@@ -6,7 +6,7 @@ updates with the learning rate decayed linearly (their ResNet runs).
 `--config=experiments/sngan.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
 Measured result (digits, the shared 2-core CPU, 2,000 steps, seed 0, 242 s:
   10/10 classes, digits FD 77.5, IS 7.30, precision 0.310, recall 0.687; by
-  python scripts/benchmarks/zoo_digits.py --experiments=sngan --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=sngan --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -23,5 +23,6 @@ def get_config(dataset="digits"):
   config.model.generator.update(name="resnet", width=64)
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True)
   config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
-  common.set_size(config, dataset, cifar10_steps=50000, digits_steps=2000, digits_width=32)
+  common.set_size(config, dataset, cifar10_steps=50000, digits_steps=2000, digits_width=32,
+                  mnist_steps=2000, mnist_width=8)
   return config

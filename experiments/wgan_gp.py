@@ -7,7 +7,7 @@ channels and no normalization (no batch norm: the penalty is per example).
 `--config=experiments/wgan_gp.py:digits` (default; CPU-sized) or `:cifar10` (TFDS).
 Measured result (digits, the shared 2-core CPU, 2,000 steps, seed 0, 296 s:
   10/10 classes, digits FD 32.7, IS 7.63, precision 0.341, recall 0.870; by
-  python scripts/benchmarks/zoo_digits.py --experiments=wgan_gp --seeds=0
+  python scripts/benchmarks/zoo.py --experiments=wgan_gp --seeds=0
 and scripts/benchmarks/results/zoo_digits.md). No CIFAR-10 result: no data or accelerator here.
 """
 from experiments import common
@@ -24,5 +24,6 @@ def get_config(dataset="digits"):
     player.update(schedule="linear_decay", final_lr_fraction=0.0)
   config.model.generator.update(name="resnet", width=32)  # 32x32 table: G 4ch = 128
   config.model.discriminator.update(name="resnet", width=64, norm="none")  # D 2ch = 128
-  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=2000, digits_width=32)
+  common.set_size(config, dataset, cifar10_steps=100000, digits_steps=2000, digits_width=32,
+                  mnist_steps=1500, mnist_width=8)
   return config
