@@ -173,3 +173,61 @@ def divergence_policy() -> ml_collections.ConfigDict:
   "rollback" returns to the last good checkpoint with the learning rates times lr_factor, at most
   max_rollbacks times."""
   return ml_collections.ConfigDict(dict(action="stop", lr_factor=0.5, max_rollbacks=3))
+
+
+TEXT_DATASETS = ("oracle", "coco")
+
+
+def text_config(gan: str, dataset: str) -> ml_collections.ConfigDict:
+  """Keys shared by the text experiments (gan/families/text.py): the data (`oracle`, SeqGAN's synthetic
+  benchmark, built in; `coco`, a directory of train.txt/test.txt given by --config.data.path), SeqGAN's
+  LSTM generator (embedding and hidden 32, N(0, 0.1) init), MLE pre-training with Adam(1e-2) and
+  gradients clipped to norm 5 (both references), batch 64, evaluation and checkpoint intervals. Each
+  experiment sets its stages' lengths and adds its adversarial keys."""
+  if dataset not in TEXT_DATASETS:
+    raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(TEXT_DATASETS)}")
+  config = ml_collections.ConfigDict()
+  config.family = "text"
+  config.gan = gan
+  config.seed = 0
+  config.batch_size = 64
+  config.num_train_steps = 1000
+  config.mle_steps = 1000
+  config.parallelism = "jit"
+  config.steps_per_call = 1
+  config.profile_steps = (0, 0)
+  oracle = dict(seed=0, vocab_size=5000, embed_dim=32, hidden_dim=32, num_train=10000, num_test=10000)
+  # max_length: oracle 20 (SeqGAN); text files 0 = the longest line + 1 (every sentence ends with <eos>).
+  # vocabulary: "train+test" (Texygen's, no unknown test words) or "train"; max_vocab 0 = every word.
+  config.data = ml_collections.ConfigDict(dict(
+      name="oracle" if dataset == "oracle" else "text_file", path="", max_length=20 if dataset == "oracle" else 0,
+      vocabulary="train+test", max_vocab=0, oracle=oracle))
+  config.model = ml_collections.ConfigDict(dict(
+      compute_dtype="float32",
+      # core lstm (SeqGAN) | relational_memory (RelGAN: mem_slots, head_size, num_heads)
+      generator=dict(core="lstm", embed_dim=32, hidden_dim=32, init_stddev=0.1, mem_slots=1, head_size=256,
+                     num_heads=2)))
+
+  def adam(lr, b1=0.9):
+    return dict(name="adam", lr=lr, b1=b1, b2=0.999, schedule="constant", final_lr_fraction=0.0, clip_norm=5.0)
+  config.optim = ml_collections.ConfigDict(dict(g_mle=adam(1e-2)))
+  config.log = ml_collections.ConfigDict(dict(every_steps=100))
+  # Evaluation (gan/families/text_evaluation.py): num_samples samples at `temperature`; BLEU and Self-BLEU
+  # on the first bleu_samples of them (RelGAN's 200); grid_size of them written to samples/step_N.txt;
+  # primary_metric "" = nll_oracle (oracle) or bleu_4 (text files).
+  config.eval = ml_collections.ConfigDict(dict(every_steps=500, num_samples=10000, temperature=1.0,
+                                               bleu_samples=200, grid_size=32, primary_metric=""))
+  config.checkpoint = ml_collections.ConfigDict(dict(every_steps=500, max_to_keep=3))
+  config.divergence = divergence_policy()
+  return config
+
+
+def text_discriminator(config, name: str) -> None:
+  """Adds a text discriminator and the adversarial optimizers (both references: Adam, clip norm 5)."""
+  if name == "seqgan":  # Yu et al. 2017 / Kim 2014: widths 1-10, 15, 20; dropout keep 0.75
+    d = dict(name="seqgan", embed_dim=64, filter_sizes=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20),
+             num_filters=(100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160), dropout=0.25)
+  else:  # Nie et al. 2019: 64 representations of 1 dimension each, widths 2-5 x 300
+    d = dict(name="relgan", embed_dim=64, num_rep=64, filter_sizes=(2, 3, 4, 5), num_filters=(300, 300, 300, 300),
+             dropout=0.25)
+  config.model.discriminator = ml_collections.ConfigDict(d)

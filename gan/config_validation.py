@@ -102,6 +102,8 @@ def optimizer(config, player: str):
     number_in(config, f"optim.{player}.final_lr_fraction", 0.0, 1.0, closed_high=True)
   if "decay_start_fraction" in config.optim[player]:
     number_in(config, f"optim.{player}.decay_start_fraction", 0.0, 1.0)
+  if "clip_norm" in config.optim[player]:
+    number_in(config, f"optim.{player}.clip_norm", 0.0, float("inf"))
   if config.optim[player].name in ("adam", "rmsprop"):  # rmsprop: b2 is its decay
     number_in(config, f"optim.{player}.b1", 0.0, 1.0)
     number_in(config, f"optim.{player}.b2", 0.0, 1.0)

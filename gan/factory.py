@@ -28,13 +28,18 @@ def optimizer(opt_config, num_steps: int) -> optax.GradientTransformation:
   RMSProp is PyTorch's (torch/optim/rmsprop.py, `_single_tensor_rmsprop`), which WGAN's code
   (martinarjovsky/WassersteinGAN, main.py) and Mescheder et al.'s (LMescheder/GAN_stability,
   gan_training/config.py `build_optimizers`: alpha 0.99, eps 1e-8) use: decay = b2, v from 0, and eps
-  added outside the square root, p -= lr g / (sqrt(v) + eps); optax's default adds it inside."""
+  added outside the square root, p -= lr g / (sqrt(v) + eps); optax's default adds it inside.
+  `clip_norm` > 0 first clips the gradients to that global norm (`tf.clip_by_global_norm`, as SeqGAN's
+  and RelGAN's code do with 5.0)."""
   lr = learning_rate(opt_config, num_steps)
   if opt_config.name == "adam":
-    return optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.get("eps", 1e-8))
-  if opt_config.name == "rmsprop":
-    return optax.rmsprop(lr, decay=opt_config.b2, eps=opt_config.get("eps", 1e-8), eps_in_sqrt=False)
-  return optax.sgd(lr, momentum=opt_config.get("momentum", 0.0) or None)
+    opt = optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.get("eps", 1e-8))
+  elif opt_config.name == "rmsprop":
+    opt = optax.rmsprop(lr, decay=opt_config.b2, eps=opt_config.get("eps", 1e-8), eps_in_sqrt=False)
+  else:
+    opt = optax.sgd(lr, momentum=opt_config.get("momentum", 0.0) or None)
+  clip = opt_config.get("clip_norm", 0.0)
+  return optax.chain(optax.clip_by_global_norm(clip), opt) if clip else opt
 
 
 def build_game(config, *, example_shape, num_classes, axis_name=None) -> GANGame:

@@ -100,6 +100,17 @@ def relativistic_average(base: LossFn) -> tuple[LossFn, LossFn]:
   return d_loss, g_loss
 
 
+def relativistic_standard_d(real_logits, fake_logits, axis_name=None):
+  """RSGAN (Jolicoeur-Martineau 2019, Eq. 8; RelGAN's loss, Nie et al. 2019, Eq. 3): D's E[-log σ(r - f)]
+  over pairs of a real and a fake example (the i-th of each batch, as RelGAN's code pairs them)."""
+  return batch_mean(jax.nn.softplus(fake_logits - real_logits), axis_name)
+
+
+def relativistic_standard_g(real_logits, fake_logits, axis_name=None):
+  """RSGAN's G loss: E[-log σ(f - r)] over the same pairs."""
+  return batch_mean(jax.nn.softplus(real_logits - fake_logits), axis_name)
+
+
 LOSSES: dict[str, tuple[LossFn, LossFn]] = {
     "minimax": (minimax_d, minimax_g),
     "non_saturating": (minimax_d, non_saturating_g),
@@ -109,8 +120,9 @@ LOSSES: dict[str, tuple[LossFn, LossFn]] = {
     "ra_sgan": relativistic_average(minimax_d),
     "ra_hinge": relativistic_average(hinge_d),
     "ra_lsgan": relativistic_average(least_squares_pm1),
+    "rsgan": (relativistic_standard_d, relativistic_standard_g),
 }
-G_USES_REAL_LOGITS = frozenset({"ra_sgan", "ra_hinge", "ra_lsgan"})
+G_USES_REAL_LOGITS = frozenset({"ra_sgan", "ra_hinge", "ra_lsgan", "rsgan"})
 
 
 def get(name: str) -> tuple[LossFn, LossFn]:

@@ -1,14 +1,16 @@
-"""Writes samples of a trained run's generator to a .npy file, for any GAN family.
+"""Writes samples of a trained run's generator to a file, for any GAN family.
 
   python scripts/sample.py --workdir=DIR --num_samples=N --output=FILE.npy [--seed=0] [--checkpoint_step=S] [--best]
-      [--label=K]
+      [--label=K] [--temperature=T]
 
 Uses the latest checkpoint (or --checkpoint_step; --best: the best one, in DIR/best/).
 Image family: the EMA generator when the run's config has EMA; --label=K (class-conditional
 generators): all N samples of class K; float32 in data space, (N, 2) for 2D data or (N, H, W, C) in
 [-1, 1] for images. Translation families (pix2pix, CycleGAN): the translations (N, H, W, C) of the
 first N held-out source images in the task's direction (scripts/translate.py writes sources, targets
-and labels beside them). The noise comes from --seed alone, so the same checkpoint and seed always
+and labels beside them). Text family: int32 token ids (N, max_length) in a .npy, or with --output=FILE.txt
+one sentence per line, words separated by single spaces (no <bos>/<eos>); --temperature=T samples from
+softmax(logits / T) (default 1). The noise comes from --seed alone, so the same checkpoint and seed always
 give the same samples.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ flags.DEFINE_string("output", None, "Output .npy path.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 flags.DEFINE_integer("label", None, "Class of every sample (class-conditional generators only).")
+flags.DEFINE_float("temperature", None, "Sampling temperature (text family; default 1).")
 flags.DEFINE_bool("best", False, "Sample the best checkpoint (DIR/best/) instead of DIR/checkpoints/.")
 FLAGS = flags.FLAGS
 
@@ -44,19 +47,22 @@ def main(argv):
     fail(f"--workdir={FLAGS.workdir!r} does not exist")
   if FLAGS.num_samples < 1:
     fail(f"--num_samples={FLAGS.num_samples} must be >= 1")
+  if FLAGS.temperature is not None and not FLAGS.temperature > 0:
+    fail(f"--temperature={FLAGS.temperature} must be > 0")
   logging.set_verbosity(logging.WARNING)  # orbax's INFO lines; an error stays one line
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gan import families, sampling  # pylint: disable=g-import-not-at-top
   from gan.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     config, meta, game, state = sampling.load_run(FLAGS.workdir, FLAGS.checkpoint_step, best=FLAGS.best)
-    samples = families.get(config).sample(config, meta, game, state, FLAGS.num_samples, seed=FLAGS.seed,
-                                          label=FLAGS.label)
+    family = families.get(config)
+    samples = family.sample(config, meta, game, state, FLAGS.num_samples, seed=FLAGS.seed, label=FLAGS.label,
+                            temperature=FLAGS.temperature)
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+    what = family.save_samples(meta, np.asarray(samples), FLAGS.output)
   except UserError as e:
     fail(str(e))
-  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-  np.save(FLAGS.output, samples)
-  print(f"wrote {samples.shape} {samples.dtype} samples of step {int(state.step)} to {FLAGS.output}")
+  print(f"wrote {what} of step {int(state.step)} to {FLAGS.output}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def smoke_config(family, **overrides):
   on resume."""
   config = experiment_module(family).get_config()
   config.update_from_flattened_dict({**families.get(family).smoke, **overrides})
-  for player in ("g", "d"):
+  for player in config.optim:
     config.optim[player].update(name="sgd", lr=0.01, schedule="constant")
   return config
 
@@ -40,7 +40,7 @@ def smoke_config(family, **overrides):
 def cli_args(family, **overrides):
   config = smoke_config(family, **overrides)
   flat = {**families.get(family).smoke, **overrides, **{f"optim.{p}.{k}": config.optim[p][k]
-                                                         for p in ("g", "d") for k in ("name", "lr", "schedule")}}
+                                                         for p in config.optim for k in ("name", "lr", "schedule")}}
   return [f"--config={families.get(family).experiment}",
           *[f"--config.{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in flat.items()]]
 

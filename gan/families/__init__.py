@@ -22,6 +22,7 @@ MODULES = {
     "image": "gan.families.image",  # noise -> data: DCGAN ... BigGAN, ADA (gan/steps.py)
     "pix2pix": "gan.families.pix2pix",  # paired image-to-image translation (Isola et al. 2017)
     "cyclegan": "gan.families.cyclegan",  # unpaired translation (Zhu et al. 2017)
+    "text": "gan.families.text",  # token sequences: MLE, SeqGAN, RelGAN
 }
 NAMES = tuple(MODULES)
 

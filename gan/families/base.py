@@ -116,6 +116,15 @@ class Family(abc.ABC):
       raise UserError(f"--{given[0]} does not apply to a {self.name} run")
 
   @abc.abstractmethod
-  def sample(self, config, meta: dict, game, state, num: int, *, seed: int, label: int | None = None) -> np.ndarray:
-    """`num` float32 outputs of the trained generator (what scripts/sample.py writes), a function of
-    `seed`, the checkpoint and the run's data alone."""
+  def sample(self, config, meta: dict, game, state, num: int, *, seed: int, label: int | None = None,
+             temperature: float | None = None) -> np.ndarray:
+    """`num` outputs of the trained generator (what scripts/sample.py writes), a function of `seed`, the
+    checkpoint and the run's data alone; `label` and `temperature` (None: not given) where they apply."""
+
+  def save_samples(self, meta: dict, samples: np.ndarray, path: str) -> str:
+    """Writes `samples` to `path` (.npy here; a family may know other formats) and says what it wrote."""
+    del meta
+    if not path.endswith(".npy"):
+      raise UserError(f"--output={path!r}: expected a .npy file for a {self.name} run")
+    np.save(path, samples)
+    return f"{samples.shape} {samples.dtype} samples"

@@ -269,9 +269,11 @@ class ImageFamily(Family):
     if evaluation.suite_prefix(config) and num_samples is not None and num_samples < suite.MIN_SAMPLES:
       raise UserError(f"--num_samples={num_samples} must be >= {suite.MIN_SAMPLES} for this data")
 
-  def sample(self, config, meta, game, state, num, *, seed, label=None):
+  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None):
     """Samples in data space of the generator that evaluation uses (EMA when the config has it)."""
     del meta
+    if temperature is not None:
+      raise UserError("--temperature does not apply to an image run (it samples text)")
     return sampling.generate(game, sampling.sampling_params(config, state), state.g_collections, num,
                              seed=seed, label=label)
 

@@ -157,10 +157,11 @@ class TranslationFamily(Family):
   def evaluator(self, config, game, dataset, workdir: str, *, num_samples: int | None = None):
     return TranslationEvaluator(config, game, dataset.data, workdir, num_samples=num_samples)
 
-  def sample(self, config, meta, game, state, num, *, seed, label=None):
+  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None):
     """Translations of the first `num` held-out source images in the game's first direction."""
-    if label is not None:
-      raise UserError(f"--label does not apply to a {self.name} run (it translates images)")
+    for flag, value in (("label", label), ("temperature", temperature)):
+      if value is not None:
+        raise UserError(f"--{flag} does not apply to a {self.name} run (it translates images)")
     data = self.dataset(config).data
     source, _ = source_and_target(data, game.directions[0])
     if num > len(source.test):

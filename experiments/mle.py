@@ -1,0 +1,18 @@
+"""mle: the maximum-likelihood baseline of the text GANs — SeqGAN's LSTM generator trained by teacher
+forcing alone (the pre-training stage of experiments/seqgan.py), the model Caccia et al. 2020 ("Language
+GANs falling short") show is hard to beat once its sampling temperature is tuned
+(`scripts/sample.py --temperature=T`, `--config.eval.temperature=T`).
+
+`:oracle` (default): SeqGAN's synthetic benchmark (gan/data/text.py), 120 epochs of its 10,000 sequences
+(18,720 steps of 64, SeqGAN's PRE_EPOCH_NUM), Adam 1e-2 with gradients clipped to norm 5.
+`:coco`: a directory with train.txt and test.txt (`--config.data.path=DIR`), RelGAN's 150 epochs.
+No result is measured here yet.
+"""
+from experiments import common
+
+
+def get_config(dataset="oracle"):
+  config = common.text_config("mle", dataset or "oracle")
+  config.num_train_steps = config.mle_steps = 18720 if config.data.name == "oracle" else 23400
+  config.eval.every_steps = config.checkpoint.every_steps = 1560
+  return config

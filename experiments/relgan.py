@@ -1,0 +1,31 @@
+"""relgan: RelGAN (Nie et al. 2019, "RelGAN: Relational Generative Adversarial Networks for Text
+Generation") as weilinie/RelGAN's oracle_relgan.py / coco_relgan.py train it (gan/families/text.py).
+
+G: relational memory (1 slot, 2 heads of 256), embedding 32, pre-trained by MLE for 150 epochs (23,400
+steps of 64) with Adam 1e-2; then adversarial training with Gumbel-softmax samples into D, the RSGAN
+loss, Adam(1e-4, b1 0.9) for both players, gradients clipped to norm 5, 5 D updates per G update, the
+inverse temperature grown exponentially from 1 to `temperature_max` (100; its COCO runs also use 1000)
+over RelGAN's fixed horizon of 5,000 adversarial steps. D: 64 one-dimensional embedded representations,
+filter widths 2-5 x 300, highway, dropout keep 0.75, two linear layers.
+`:oracle` (default, built in; 3,000 adversarial steps) or `:coco` (`--config.data.path=DIR`; 2,000).
+No result is measured here yet.
+"""
+from experiments import common
+
+
+def get_config(dataset="oracle"):
+  config = common.text_config("relgan", dataset or "oracle")
+  config.model.generator.update(core="relational_memory", mem_slots=1, head_size=256, num_heads=2)
+  config.mle_steps = 23400
+  config.d_pretrain_steps = 0
+  config.num_train_steps = config.mle_steps + (3000 if config.data.name == "oracle" else 2000)
+  config.n_critic = 5
+  config.loss = "rsgan"
+  config.temperature_max = 100.0
+  config.temperature_schedule = "exp"
+  config.temperature_horizon = 5000
+  common.text_discriminator(config, "relgan")
+  config.optim.g = dict(config.optim.g_mle, lr=1e-4)
+  config.optim.d = dict(config.optim.g_mle, lr=1e-4)
+  config.eval.every_steps = config.checkpoint.every_steps = 1000
+  return config

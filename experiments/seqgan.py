@@ -1,0 +1,31 @@
+"""seqgan: SeqGAN (Yu et al. 2017, "SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient")
+as LantaoYu/SeqGAN's sequence_gan.py trains it (gan/families/text.py).
+
+G: LSTM, embedding and hidden 32, pre-trained by MLE for 120 epochs (18,720 steps of 64), Adam 1e-2,
+gradients clipped to norm 5 (also in the adversarial stage). D: the CNN of Kim 2014 with widths 1-10, 15,
+20 (100-200 filters each), highway, dropout keep 0.75, L2 0.2 on its output layer, Adam 1e-4. Adversarial
+stage: 200 G updates by REINFORCE with 16 Monte-Carlo roll-outs of a delayed copy of G (update rate 0.8).
+CPU-sized D schedule: the reference pre-trains D on 50 x 3 epochs of 10,000 real + 10,000 generated
+sequences (~47k batches) and gives D 5 x 3 such epochs after each G update; here D pre-trains for
+`d_pretrain_steps` x `n_critic` batches (1,000 x 15) and takes `n_critic` (15) batches per G update.
+`:oracle` (default, built in) or `:coco` (`--config.data.path=DIR` with train.txt and test.txt).
+No result is measured here yet.
+"""
+from experiments import common
+
+
+def get_config(dataset="oracle"):
+  config = common.text_config("seqgan", dataset or "oracle")
+  config.mle_steps = 18720
+  config.d_pretrain_steps = 1000
+  config.num_train_steps = config.mle_steps + config.d_pretrain_steps + 200
+  config.n_critic = 15
+  config.loss = "non_saturating"
+  config.num_rollouts = 16
+  config.rollout_update_rate = 0.8
+  config.d_l2_weight = 0.2
+  common.text_discriminator(config, "seqgan")
+  config.optim.g = dict(config.optim.g_mle)  # the adversarial stage's own Adam(1e-2), as generator.py
+  config.optim.d = dict(config.optim.g_mle, lr=1e-4, clip_norm=0.0)  # discriminator.py: Adam(1e-4), no clip
+  config.eval.every_steps = config.checkpoint.every_steps = 1000
+  return config
