@@ -4,8 +4,9 @@
 function scans the module's one-step `step(state, tokens) -> (state, logits)` over time.
 
 - `teacher_forcing`: logits for every position given the true prefix (MLE, NLL).
-- `sample`: exact categorical samples by the Gumbel-max trick, argmax(o_t / T + g_t) with g_t Gumbel(0,
-  1) noise (T = `temperature`), and with `beta` the Gumbel-softmax relaxation of the same draw,
+- `sample`: categorical samples of softmax(o_t / T) (T = `temperature`) by inverse-CDF sampling, one
+  uniform per token; with `beta`, RelGAN's draw instead: y_t = argmax(o_t + g_t) with Gumbel(0, 1) noise
+  g_t (the Gumbel-max trick, an exact sample at T = 1) and its Gumbel-softmax relaxation
   softmax(beta (o_t + g_t)) (Jang et al. 2017, Eq. 2; Maddison et al. 2017; RelGAN's generator,
   models/rmc_vanilla.py, where beta is its "temperature"), the hard token fed to the next step as RelGAN
   does. Each example's noise comes from its own key (`example_keys`) and the position, so a sample
@@ -69,6 +70,15 @@ def nll(generator, params, tokens, *, bos_id: int, eos_id: int):
   return -jnp.sum(log_p * m), jnp.sum(m)
 
 
+def inverse_cdf_sample(keys, logits):
+  """One categorical draw per row of `logits` (B, V) from one uniform u per row (its key): the first index
+  whose cumulative probability exceeds u (one random number per token instead of V Gumbel draws)."""
+  u = jax.vmap(jax.random.uniform)(keys)
+  cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
+  token = jnp.sum(cdf < u[:, None] * cdf[:, -1:], axis=-1)
+  return jnp.minimum(token, logits.shape[-1] - 1).astype(jnp.int32)
+
+
 def sample(generator, params, keys, *, length: int, bos_id: int, eos_id: int, temperature: float = 1.0,
            beta=None, prefix=None, prefix_length=None):
   """Sequences (B, length) int32 from per-example `keys` (B, 2); with `beta`, also the Gumbel-softmax
@@ -80,11 +90,16 @@ def sample(generator, params, keys, *, length: int, bos_id: int, eos_id: int, te
     state, previous, finished = carry
     state, logits = _step(generator, params, state, previous)
     logits = logits.astype(jnp.float32)
-    gumbel = jax.vmap(lambda k: jax.random.gumbel(jax.random.fold_in(k, t), logits.shape[-1:]))(keys)
-    token = jnp.argmax(logits / temperature + gumbel, axis=-1).astype(jnp.int32)
+    step_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys)
+    soft = None
+    if beta is None:
+      token = inverse_cdf_sample(step_keys, logits / temperature)
+    else:
+      gumbel = jax.vmap(lambda k: jax.random.gumbel(k, logits.shape[-1:]))(step_keys)
+      token = jnp.argmax(logits + gumbel, axis=-1).astype(jnp.int32)
+      soft = jax.nn.softmax(beta * (logits + gumbel), axis=-1)
     if prefix is not None:
       token = jnp.where(t < prefix_length, prefix[:, t], token)
-    soft = jax.nn.softmax(beta * (logits + gumbel), axis=-1) if beta is not None else None
     if eos_id >= 0:  # after the first <eos>: <eos> (and its exact one-hot)
       token = jnp.where(finished, eos_id, token)
       if soft is not None:

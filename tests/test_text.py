@@ -66,17 +66,17 @@ def test_oracle_parameters_are_standard_normal_and_its_nll_matches_numpy():
   assert not np.allclose(other["out"]["bias"], params["out"]["bias"])
 
 
-def test_sampling_is_the_gumbel_max_draw_fed_back_autoregressively():
+def test_sampling_is_the_inverse_cdf_draw_fed_back_autoregressively():
   oracle = tiny_oracle()
   generator, params = text_data.oracle_generator(oracle), text_data.oracle_params(oracle)
   keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(9), i))(jnp.arange(6))
   tokens = np.asarray(seq.sample(generator, params, keys, length=4, bos_id=0, eos_id=-1, temperature=0.7))
-  # replay: the logits given the sampled prefix (teacher forcing in NumPy) plus each example's noise
-  logits = numpy_lstm_logits(params, tokens, bos=0)
+  # replay: the logits given the sampled prefix (teacher forcing in NumPy) and each example's uniform
+  probs = np.exp(log_softmax(numpy_lstm_logits(params, tokens, bos=0) / 0.7))
   for b in range(6):
     for t in range(4):
-      noise = np.asarray(jax.random.gumbel(jax.random.fold_in(keys[b], t), (7,)))
-      assert tokens[b, t] == np.argmax(logits[b, t] / 0.7 + noise)
+      u = float(jax.random.uniform(jax.random.fold_in(keys[b], t)))
+      assert tokens[b, t] == np.searchsorted(np.cumsum(probs[b, t]), u, side="right")
 
 
 def test_samples_follow_the_model_distribution():
@@ -110,18 +110,23 @@ def test_after_the_first_eos_every_token_is_eos_and_the_mask_stops_there():
   np.testing.assert_array_equal(np.asarray(seq.mask(jnp.array([[0, 1]]), -1)), [[1, 1]])
 
 
-def test_gumbel_softmax_tokens_are_the_argmax_and_the_soft_samples_sum_to_one():
+def test_gumbel_softmax_tokens_are_the_gumbel_max_draw_and_the_soft_samples_sum_to_one():
   generator = text_generators.TextGenerator(vocab_size=6, embed_dim=3, hidden_dim=4, init_stddev=1.0)
   params = generator.init(jax.random.PRNGKey(1), jnp.zeros((1,), jnp.int32))["params"]
   keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(3), i))(jnp.arange(50))
-  hard = np.asarray(seq.sample(generator, params, keys, length=5, bos_id=0, eos_id=-1))
-  for beta in (1.0, 1e6):
-    tokens, soft = (np.asarray(a) for a in seq.sample(generator, params, keys, length=5, bos_id=0, eos_id=-1,
-                                                      beta=beta))
-    np.testing.assert_array_equal(tokens, hard)  # the same draw; the relaxation changes nothing fed back
+  draws = [tuple(np.asarray(a) for a in seq.sample(generator, params, keys, length=5, bos_id=0, eos_id=-1,
+                                                      beta=beta)) for beta in (1.0, 1e6)]
+  np.testing.assert_array_equal(draws[0][0], draws[1][0])  # beta changes the relaxation, not the draw
+  tokens = draws[0][0]
+  logits = numpy_lstm_logits(generator.init(jax.random.PRNGKey(1), jnp.zeros((1,), jnp.int32))["params"],
+                             tokens, bos=0)
+  for b, t in ((0, 0), (7, 3), (49, 4)):  # y_t = argmax(o_t + g_t) with the example's Gumbel noise
+    noise = np.asarray(jax.random.gumbel(jax.random.fold_in(keys[b], t), (6,)))
+    assert tokens[b, t] == np.argmax(logits[b, t] + noise)
+  for _, soft in draws:
     np.testing.assert_allclose(soft.sum(-1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(soft.argmax(-1), tokens)
-  np.testing.assert_allclose(soft, np.eye(6)[tokens], atol=1e-3)  # beta -> inf: one-hot
+  np.testing.assert_allclose(draws[1][1], np.eye(6)[tokens], atol=1e-3)  # beta -> inf: one-hot
 
 
 @pytest.mark.parametrize("schedule,n,want", [

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -35,6 +37,7 @@ EOS, BOS, UNK = "<eos>", "<bos>", "<unk>"
 SPECIALS = (EOS, BOS, UNK)
 SPLITS = ("train", "test")
 VOCABULARIES = ("train", "train+test")
+ORACLE_VERSION = 1  # bump when the oracle's network or sampling changes (its cached data is keyed by it)
 
 
 @dataclasses.dataclass
@@ -148,9 +151,32 @@ def oracle_params(oracle_config):
                                                 jnp.zeros((1,), jnp.int32))["params"]
 
 
+def _oracle_cache_path(oracle_config, max_length: int) -> str:
+  from gan.metrics import suite  # pylint: disable=g-import-not-at-top
+  key = json.dumps({**dict(oracle_config), "max_length": max_length, "version": ORACLE_VERSION}, sort_keys=True)
+  return os.path.join(suite.cache_dir(), f"oracle_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz")
+
+
 def load_oracle(oracle_config, max_length: int) -> TextData:
-  """The oracle's parameters and its samples: `num_train` training and `num_test` test sequences of
-  `max_length` tokens (module docstring)."""
+  """The oracle's samples, `num_train` training and `num_test` test sequences of `max_length` tokens
+  (module docstring), made once per setting and kept in the cache directory ($GAN_CACHE_DIR)."""
+  path = _oracle_cache_path(oracle_config, max_length)
+  if os.path.isfile(path):
+    with np.load(path) as f:
+      splits, entropy = {"train": f["train"], "test": f["test"]}, float(f["entropy"])
+  else:
+    splits, entropy = _make_oracle_data(oracle_config, max_length)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, entropy=entropy, **splits)
+    os.replace(tmp, path)
+  info = {"oracle": dict(oracle_config), "sentences": {s: len(v) for s, v in splits.items()},
+          "max_length": max_length, "oracle_entropy": entropy}
+  return TextData(train=splits["train"], test=splits["test"], vocab_size=oracle_config.vocab_size, bos_id=0,
+                  eos_id=-1, words=None, info=info)
+
+
+def _make_oracle_data(oracle_config, max_length: int):
   import jax  # pylint: disable=g-import-not-at-top
   from gan import text_sequences  # pylint: disable=g-import-not-at-top
   generator, params = oracle_generator(oracle_config), oracle_params(oracle_config)
@@ -162,10 +188,7 @@ def load_oracle(oracle_config, max_length: int) -> TextData:
       splits[split] = np.asarray(text_sequences.sample_in_chunks(
           generator, params, num, key, length=max_length, bos_id=bos, eos_id=-1))
     entropy = text_sequences.mean_nll_in_chunks(generator, params, splits["test"], bos_id=bos, eos_id=-1)
-  info = {"oracle": dict(oracle_config), "sentences": {s: len(v) for s, v in splits.items()},
-          "max_length": max_length, "oracle_entropy": entropy}
-  return TextData(train=splits["train"], test=splits["test"], vocab_size=oracle_config.vocab_size, bos_id=bos,
-                  eos_id=-1, words=None, info=info)
+  return splits, entropy
 
 
 def load(data_config) -> TextData:
