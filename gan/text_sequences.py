@@ -63,9 +63,10 @@ def token_log_probs(logits, tokens):
   return jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], axis=-1)[..., 0]
 
 
-def nll(generator, params, tokens, *, bos_id: int, eos_id: int):
-  """(summed NLL, counted positions) of `tokens` under the generator, over the `mask`ed positions."""
-  log_p = token_log_probs(teacher_forcing(generator, params, tokens, bos_id), tokens)
+def nll(generator, params, tokens, *, bos_id: int, eos_id: int, temperature: float = 1.0):
+  """(summed NLL, counted positions) of `tokens` under the generator at `temperature` (softmax(o_t / T)),
+  over the `mask`ed positions."""
+  log_p = token_log_probs(teacher_forcing(generator, params, tokens, bos_id) / temperature, tokens)
   m = mask(tokens, eos_id)
   return -jnp.sum(log_p * m), jnp.sum(m)
 
@@ -142,8 +143,8 @@ def _jitted_sample(generator, length, bos_id, eos_id, temperature):
 
 
 @functools.lru_cache(maxsize=8)
-def _jitted_nll(generator, bos_id, eos_id):
-  return jax.jit(functools.partial(nll, generator, bos_id=bos_id, eos_id=eos_id))
+def _jitted_nll(generator, bos_id, eos_id, temperature):
+  return jax.jit(functools.partial(nll, generator, bos_id=bos_id, eos_id=eos_id, temperature=temperature))
 
 
 CHUNK = 1000  # sequences per compiled call in the *_in_chunks helpers (the last chunk is padded)
@@ -162,9 +163,11 @@ def sample_in_chunks(generator, params, num: int, key, *, length: int, bos_id: i
   return np.concatenate(parts).astype(np.int32)
 
 
-def mean_nll_in_chunks(generator, params, tokens: np.ndarray, *, bos_id: int, eos_id: int) -> float:
-  """The per-token NLL of `tokens` (N, L) under the generator (nats), over the masked positions."""
-  fn = _jitted_nll(generator, bos_id, eos_id)
+def mean_nll_in_chunks(generator, params, tokens: np.ndarray, *, bos_id: int, eos_id: int,
+                       temperature: float = 1.0) -> float:
+  """The per-token NLL of `tokens` (N, L) under the generator at `temperature` (nats), over the masked
+  positions."""
+  fn = _jitted_nll(generator, bos_id, eos_id, float(temperature))
   total, count = 0.0, 0.0
   for start in range(0, len(tokens), CHUNK):
     part = np.asarray(tokens[start:start + CHUNK], np.int32)

@@ -124,6 +124,30 @@ RULES = [
     ("cyclegan", {"model.generator.num_blocks": -1}, "model.generator.num_blocks=-1 is not valid"),
     ("cyclegan", {"model.generator.norm": "spectral"}, "model.generator.norm='spectral' is not valid"),
     ("cyclegan", {"eval.num_samples": 1}, "eval.num_samples=1 is not valid"),
+    # The text family.
+    ("seqgan", {"gan": "leakgan"}, "gan='leakgan' is not valid: expected one of mle, seqgan, relgan"),
+    ("seqgan", {"data.name": "ptb"}, "data.name='ptb' is not valid: expected one of oracle, text_file"),
+    ("seqgan", {"data.name": "text_file", "data.path": "/nonexistent"}, "data.path='/nonexistent' is not valid: "
+     "expected a directory holding train.txt and test.txt"),
+    ("seqgan", {"data.max_length": 1}, "data.max_length=1 is not valid: expected an integer >= 2"),
+    ("seqgan", {"data.oracle.vocab_size": 1}, "data.oracle.vocab_size=1 is not valid"),
+    ("seqgan", {"mle_steps": -1}, "mle_steps=-1 is not valid"),
+    ("seqgan", {"mle_steps": 10**6}, "num_train_steps=19920 is not valid: expected more than mle_steps"),
+    ("seqgan", {"n_critic": 0}, "n_critic=0 is not valid"),
+    ("seqgan", {"loss": "rsgan"}, "loss='rsgan' is not valid: expected one of non_saturating"),
+    ("seqgan", {"num_rollouts": 0}, "num_rollouts=0 is not valid"),
+    ("seqgan", {"rollout_update_rate": 1.5}, "rollout_update_rate=1.5 is not valid"),
+    ("seqgan", {"model.generator.core": "gru"}, "model.generator.core='gru' is not valid"),
+    ("seqgan", {"model.discriminator.filter_sizes": (1, 99)}, "model.discriminator.filter_sizes=(1, 99) is not "
+     "valid: expected widths <= data.max_length (6)"),
+    ("seqgan", {"model.discriminator.num_filters": (3,)}, "model.discriminator.num_filters=(3,) is not valid"),
+    ("seqgan", {"optim.g_mle.clip_norm": -1.0}, "optim.g_mle.clip_norm=-1.0 is not valid"),
+    ("seqgan", {"eval.temperature": 0.0}, "eval.temperature=0.0 is not valid"),
+    ("relgan", {"temperature_max": 0.5}, "temperature_max=0.5 is not valid"),
+    ("relgan", {"temperature_schedule": "cosine"}, "temperature_schedule='cosine' is not valid"),
+    ("relgan", {"model.discriminator.num_rep": 3}, "model.discriminator.embed_dim=4 is not valid: expected a "
+     "multiple of model.discriminator.num_rep (3)"),
+    ("mle", {"mle_steps": 5}, "mle_steps=5 is not valid: expected num_train_steps (4)"),
 ]
 
 

@@ -40,7 +40,7 @@ def test_zoo_dataset_argument_errors_in_one_line(tmp_path):
   assert result.returncode == 2 and not os.path.exists(tmp_path / "w")
   assert result.stderr.strip().splitlines() == [
       "error: could not load --config=experiments/sngan.py: ValueError: unknown dataset 'imagenet': "
-      "expected one of digits, cifar10"]
+      "expected one of digits, mnist, cifar10"]
 
 
 ZOO_SMALL = {"batch_size": 16, "model.generator.width": 4, "model.discriminator.width": 4, "model.z_dim": 8,

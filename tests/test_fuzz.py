@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from experiments import biggan, cyclegan, digits_cond_dcgan, digits_dcgan, pix2pix, ring8, sngan, wgan_gp
+from experiments import biggan, cyclegan, digits_cond_dcgan, digits_dcgan, mle, pix2pix, relgan, ring8, seqgan, sngan
+from experiments import wgan_gp
 from gan import augment, config_validation, factory, families, losses, models, schedules, train
 from gan.data import builtin
 from gan.data import translation as tasks
@@ -48,6 +49,16 @@ def _small_translation(config):
   return config
 
 
+TEXT_SMALL = {"batch_size": 8, "mle_steps": 1, "data.max_length": 6, "data.oracle.vocab_size": 12,
+              "data.oracle.num_train": 64, "data.oracle.num_test": 64, "model.generator.embed_dim": 4,
+              "model.generator.hidden_dim": 4, "eval.num_samples": 32, "eval.bleu_samples": 8}
+
+
+def _small_text(config, **extra):
+  config.update_from_flattened_dict({**TEXT_SMALL, **extra})
+  return config
+
+
 # Each family's experiment and a few of the zoo's, shrunk so that building a valid variant takes
 # milliseconds: (name, config).
 BASES = [
@@ -59,6 +70,11 @@ BASES = [
     ("wgan_gp", _small_image(wgan_gp.get_config())),
     ("pix2pix", _small_translation(pix2pix.get_config())),
     ("cyclegan", _small_translation(cyclegan.get_config())),
+    ("seqgan", _small_translation(seqgan.get_config())),
+    ("relgan", _small_text(relgan.get_config(), **{
+        "model.generator.head_size": 4, "model.discriminator.embed_dim": 4, "model.discriminator.num_rep": 2,
+        "model.discriminator.filter_sizes": (2, 3), "model.discriminator.num_filters": (3, 3)})),
+    ("mle", _small_text(mle.get_config(), num_train_steps=4, mle_steps=4)),
 ]
 
 NAMES = sorted({

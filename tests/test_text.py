@@ -169,7 +169,8 @@ def test_seqgan_policy_gradient_matches_the_closed_form_on_a_two_token_toy():
       bos_id=0, eos_id=-1, mle_steps=0, num_rollouts=2)
   state = game.init(jax.random.PRNGKey(0), {"tokens": np.zeros((n, 1), np.int32)})
   before = state.players["G"].params
-  new_state, _ = jax.jit(lambda s, k: game._seqgan_g_update(s, None, k, None))(state, jax.random.PRNGKey(5))
+  batch = {"tokens": np.zeros((1, n, 1), np.int32)}  # (updates, batch, length): G reads only its shape
+  new_state, _ = jax.jit(lambda s, k: game._seqgan_g_update(s, batch, k, None))(state, jax.random.PRNGKey(5))
   moved = np.asarray(new_state.players["G"].params["out"]["bias"] - before["out"]["bias"]) / n
   logits = numpy_lstm_logits(before, np.zeros((1, 1), int), bos=0)[0, 0]
   p = np.exp(log_softmax(logits))
@@ -270,16 +271,15 @@ def relgan_smoke():
   return config
 
 
-def test_relgan_jit_and_pmap_on_4_devices_match_one_device():
+def test_relgan_pmap_on_4_devices_matches_one_device():
   """RelGAN (the family suite, tests/test_families.py, runs SeqGAN): MLE then adversarial steps."""
   config = relgan_smoke()
   ref_state, ref_history = run_steps(config, 3, mode="jit", devices=jax.devices()[:1])
   assert [int(h["stage"]) for h in ref_history] == [0, 2, 2]
-  for mode in ("pmap", "jit"):
-    state, history = run_steps(config, 3, mode=mode, devices=jax.devices()[:4])
-    for got, want in zip(history, ref_history):
-      assert_trees_close(got, want, rtol=1e-3, atol=1e-5)
-    assert_trees_close(state, ref_state, rtol=1e-4, atol=1e-5)
+  state, history = run_steps(config, 3, mode="pmap", devices=jax.devices()[:4])
+  for got, want in zip(history, ref_history):
+    assert_trees_close(got, want, rtol=1e-3, atol=1e-5)
+  assert_trees_close(state, ref_state, rtol=1e-4, atol=1e-5)
 
 
 def test_sample_script_writes_sentences_and_token_ids(tmp_path):

@@ -219,10 +219,9 @@ class TextGame:
     return state.replace(players={**state.players, "D": d}), metrics
 
   def _seqgan_g_update(self, state, batch, key, axis_name):
-    del batch
     g, d = state.players["G"], state.players["D"]
     sample_key, rollout_key = jax.random.split(key)
-    local = self._local_batch(axis_name)
+    local = batch["tokens"].shape[1]  # G samples as many sequences as this device's real batch
     tokens = self._sample(g.params, self._keys(sample_key, local, axis_name))
     ids = players.example_ids(self.batch_size, local, axis_name)
 
@@ -252,7 +251,7 @@ class TextGame:
 
   def _relgan_g_update(self, state, batch, key, axis_name):
     g, d = state.players["G"], state.players["D"]
-    local = self._local_batch(axis_name)
+    local = batch["tokens"].shape[1]
     sample_key, dropout_key = jax.random.split(key)
     real_key, fake_key = jax.random.split(dropout_key)
     ids = players.example_ids(self.batch_size, local, axis_name)
@@ -269,9 +268,6 @@ class TextGame:
     g, norm = players.update_player(g, self.g_optimizer, grads, g.collections, axis_name)
     metrics = {"g_loss": loss, "temperature": beta, "g_grad_norm": norm}
     return state.replace(players={**state.players, "G": g}), metrics
-
-  def _local_batch(self, axis_name):
-    return self.batch_size if axis_name is None else self.batch_size // device_count(axis_name)
 
   # ---- the step
   def metric_names(self) -> tuple[str, ...]:
@@ -321,10 +317,10 @@ class TextGame:
                                 length=self.max_length, bos_id=self.bos_id, eos_id=self.eos_id,
                                 temperature=temperature_)
 
-  def mean_nll(self, state, tokens: np.ndarray) -> float:
-    """G's per-token NLL of `tokens` (NLL_gen / NLL_test)."""
+  def mean_nll(self, state, tokens: np.ndarray, *, temperature_: float = 1.0) -> float:
+    """G's per-token NLL of `tokens` at a sampling temperature (NLL_gen / NLL_test)."""
     return seq.mean_nll_in_chunks(self.generator, state.players["G"].params, tokens, bos_id=self.bos_id,
-                                  eos_id=self.eos_id)
+                                  eos_id=self.eos_id, temperature=temperature_)
 
 
 def _validate_stage_lengths(config) -> None:

@@ -4,7 +4,8 @@ G draws `eval.num_samples` sequences at `eval.temperature` (1: its own distribut
 and the metrics of the text-GAN literature score them:
 - `nll_oracle` (oracle data): the oracle's per-token NLL of G's samples (Yu et al. 2017, Eq. 12): quality;
 - `nll_test`: G's per-token NLL of the held-out test set (RelGAN's NLL_gen, Nie et al. 2019 Sec. 3.1): how
-  much of the data G covers (diversity); both in nats, over the positions up to the first `<eos>`;
+  much of the data G covers (diversity); at `eval.temperature` G is softmax(o_t / T) for both, as in the
+  temperature sweeps of Caccia et al. 2020; in nats, over the positions up to the first `<eos>`;
 - text files: `bleu_2` ... `bleu_5` (Papineni et al. 2002 as Texygen computes them, gan/metrics/text.py:
   the first `eval.bleu_samples` (Texygen: 500) samples each against the whole test set, method1 smoothing)
   and `self_bleu_2` ... `self_bleu_5` (Zhu et al. 2018: each of those samples against the others);
@@ -77,7 +78,7 @@ class TextEvaluator:
     sentences = text_data.sentences(tokens, self.data.eos_id)
     if self._training is None:
       self._training = set(text_data.sentences(self.data.train, self.data.eos_id))
-    metrics = {"nll_test": self.game.mean_nll(state, self.data.test),
+    metrics = {"nll_test": self.game.mean_nll(state, self.data.test, temperature_=cfg.temperature),
                "unique_fraction": text_metrics.unique_fraction(sentences),
                "copied_fraction": text_metrics.copied_fraction(sentences, self._training)}
     protocol = {"step": int(step), "num_samples": len(tokens), "temperature": float(cfg.temperature),
