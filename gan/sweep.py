@@ -226,6 +226,16 @@ def execute(config_path: str, workdir: str, overrides: list[str]) -> float:
   return seconds
 
 
+def train_unfinished(config_path: str, seeds: list[int], overrides: list[str], sweep_dir: str) -> list[Run]:
+  """The runs of one config over `seeds` (no grid), each trained or resumed unless it is finished: what the
+  benchmark scripts (scripts/benchmarks/) do before they tabulate `collect(runs)`."""
+  runs = plan(config_path, [], seeds, overrides, sweep_dir)
+  for run in runs:
+    if not is_finished(run):
+      execute(config_path, run.workdir, [*overrides, *run.overrides()])
+  return runs
+
+
 def collect(runs: list[Run]) -> list[dict]:
   """One row per finished run: cell, grid values, seed, step, wall_clock_s (or None), eval metrics."""
   rows = []

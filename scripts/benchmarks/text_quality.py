@@ -118,10 +118,7 @@ def main(argv):
     rows, sweeps = [], {}
     for gan in args.gans.split(","):
       config = f"experiments/{gan}.py:{args.suite}"
-      runs = sweep.plan(config, [], seeds, overrides, os.path.join(root, gan))
-      for run in runs:
-        if not sweep.is_finished(run):
-          sweep.execute(config, run.workdir, [*overrides, *run.overrides()])
+      runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(root, gan))
       for row in sweep.collect(runs):
         rows.append({"gan": gan, **row})
         print(table([rows[-1]], args.suite).splitlines()[-1], flush=True)

@@ -101,10 +101,7 @@ def run_workdir(root: str, config_path: str, overrides: list[str]) -> str:
 def run_rows(name: str, config_path: str, overrides: list[str], seeds: list[int], root: str) -> list[dict]:
   """Trains (or resumes) the runs and returns one row per (seed, direction) with its final metrics."""
   workdir = run_workdir(root, config_path, overrides)
-  runs = sweep.plan(config_path, [], seeds, overrides, workdir)
-  for run in runs:
-    if not sweep.is_finished(run):
-      sweep.execute(config_path, run.workdir, [*overrides, *run.overrides()])
+  runs = sweep.train_unfinished(config_path, seeds, overrides, workdir)
   rows = []
   for row in sweep.collect(runs):
     for direction in ("AtoB", "BtoA"):

@@ -99,10 +99,7 @@ def main(argv):
     rows = []
     for name in names:
       config = config_file(name, args.dataset)
-      runs = sweep.plan(config, [], seeds, overrides, os.path.join(workdir_root, name))
-      for run in runs:
-        if not sweep.is_finished(run):
-          sweep.execute(config, run.workdir, [*overrides, *run.overrides()])
+      runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(workdir_root, name))
       for row in sweep.collect(runs):
         rows.append({"experiment": config.removeprefix("experiments/").replace(".py", ""), **row})
         print(table([rows[-1]], args.dataset).splitlines()[-1], flush=True)

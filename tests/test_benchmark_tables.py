@@ -1,0 +1,55 @@
+"""The zoo and text benchmark scripts' tables, bars and argument errors (scripts/benchmarks/zoo.py,
+text_quality.py), and the shared `sweep.train_unfinished` they train with (no training here)."""
+import os
+import sys
+
+from gan import sweep
+from tests.test_cli import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "scripts", "benchmarks"))
+import text_quality  # noqa: E402  pylint: disable=g-import-not-at-top
+import zoo  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
+def test_zoo_mnist_rows_use_the_mnist_metrics_and_the_30_minute_bar(capsys):
+  assert zoo.config_file("mnist_dcgan", "mnist") == "experiments/mnist_dcgan.py"
+  assert zoo.config_file("sngan", "mnist") == "experiments/sngan.py:mnist"
+  assert zoo.config_file("sngan", "digits") == "experiments/sngan.py"
+  row = {"experiment": "digits_cond_dcgan:mnist", "seed": 0, "step": 5000, "wall_clock_s": 1700.0,
+         "eval/mnist_classes_covered": 10.0, "eval/mnist_fd": 3.21, "eval/mnist_is": 9.5, "eval/mnist_precision": 0.8,
+         "eval/mnist_recall": 0.7, "eval/mnist_cond_accuracy_min": 0.96, "eval/mnist_cas": 0.97}
+  lines = zoo.table([row, {**row, "wall_clock_s": 1900.0}, {**row, "eval/mnist_cond_accuracy_min": 0.9}],
+                    "mnist").splitlines()
+  assert lines[0].startswith("| experiment | seed | steps | wall-clock (s) | classes | mnist FD | mnist IS |")
+  assert lines[2] == ("| digits_cond_dcgan:mnist | 0 | 5000 | 1700 | 10 | 3.2 | 9.50 | 0.800 | 0.700 | 0.960 | "
+                      "0.970 | - | yes |")
+  assert lines[3].endswith("| NO |") and lines[4].endswith("| NO |")  # over 30 minutes; a class below 95 %
+  assert zoo.passes({**row, "wall_clock_s": 1000.0}, "mnist") and not zoo.passes({**row, "wall_clock_s": 1000.0,
+                                                                                   "eval/mnist_classes_covered": 9},
+                                                                                  "mnist")
+  assert zoo.main(["--dataset=mnist"]) == 2
+  assert capsys.readouterr().err.splitlines() == [
+      "error: --mnist_path: --dataset=mnist needs the directory of the MNIST IDX files"]
+
+
+def test_text_table_puts_the_published_numbers_beside_the_runs(capsys):
+  rows = [{"gan": "seqgan", "seed": 0, "step": 19920, "wall_clock_s": 600.0, "eval/nll_oracle": 8.5,
+           "eval/nll_test": 6.9, "eval/unique_fraction": 1.0, "eval/copied_fraction": 0.0},
+          {"gan": "mle", "seed": 0, "step": 18720, "wall_clock_s": 100.0, "eval/nll_oracle": 9.1}]
+  lines = text_quality.table(rows, "oracle").splitlines()
+  assert lines[0] == ("| run | seed | steps | wall-clock (s) | nll_oracle | nll_test | unique_fraction | "
+                      "copied_fraction | published nll_oracle |")
+  assert lines[2] == "| seqgan | 0 | 19920 | 600 | 8.500 | 6.900 | 1.000 | 0.000 | 8.736 |"
+  assert lines[3] == "| mle | 0 | 18720 | 100 | 9.100 | - | - | - | 9.038 |"
+  assert text_quality.main(["--suite=coco", "--coco_path=/nonexistent"]) == 2
+  assert capsys.readouterr().err.splitlines() == [
+      "error: --coco_path='/nonexistent': expected a directory with train.txt and test.txt"]
+
+
+def test_train_unfinished_trains_only_what_is_not_finished(monkeypatch, tmp_path):
+  calls = []
+  monkeypatch.setattr(sweep, "execute", lambda config, workdir, overrides: calls.append((workdir, overrides)))
+  monkeypatch.setattr(sweep, "is_finished", lambda run: run.seed == 1)
+  runs = sweep.train_unfinished("experiments/ring8.py", [0, 1], ["--config.num_train_steps=10"], str(tmp_path))
+  assert [r.seed for r in runs] == [0, 1]
+  assert calls == [(runs[0].workdir, ["--config.num_train_steps=10", *runs[0].overrides()])]
