@@ -316,3 +316,12 @@ def _words(workdir):
   from gan import sampling  # pylint: disable=g-import-not-at-top
   _, meta, _, _ = sampling.load_run(str(workdir))
   return meta["words"]
+
+
+def test_bfloat16_compute_keeps_the_state_in_float32():
+  config = relgan_smoke()
+  config.model.compute_dtype = "bfloat16"
+  state, history = run_steps(config, 2, mode="jit", devices=jax.devices()[:1])
+  assert [int(h["stage"]) for h in history] == [0, 2]
+  assert all(np.isfinite(v) for h in history for v in h.values())
+  assert {x.dtype for x in jax.tree.leaves(state.players)} <= {np.dtype("float32"), np.dtype("int32")}

@@ -144,13 +144,17 @@ class TextGame:
     return players.example_keys(key, self.batch_size, local_batch, axis_name)
 
   def _sample(self, params, keys, *, beta=None, temperature_=1.0):
-    return seq.sample(self.generator, params, keys, length=self.max_length, bos_id=self.bos_id,
+    return seq.sample(self.generator, self._compute(params), keys, length=self.max_length, bos_id=self.bos_id,
                       eos_id=self.eos_id, temperature=temperature_, beta=beta)
 
   def _d_logits(self, params, x, ids, key, *, train: bool):
     return self.discriminator.apply({"params": players.to_compute(params, self.compute_dtype)},
                                     players.to_compute(x, self.compute_dtype), ids, train=train,
                                     rngs={"dropout": key}).astype(jnp.float32)
+
+  def _compute(self, params):
+    """G's parameters in the compute dtype (mixed precision; logits and losses stay float32)."""
+    return players.to_compute(params, self.compute_dtype)
 
   def _one_hot(self, tokens):
     return jax.nn.one_hot(tokens, self.vocab_size, dtype=jnp.float32)
@@ -183,7 +187,7 @@ class TextGame:
     n_dev = device_count(axis_name)
 
     def objective(params):
-      total, count = seq.nll(self.generator, params, tokens, bos_id=self.bos_id, eos_id=self.eos_id)
+      total, count = seq.nll(self.generator, self._compute(params), tokens, bos_id=self.bos_id, eos_id=self.eos_id)
       global_count = count if axis_name is None else lax.psum(count, axis_name)
       return total / global_count * n_dev  # averaged over devices: the global per-token mean
 
@@ -230,13 +234,14 @@ class TextGame:
       return jax.nn.sigmoid(logits[:, 0])
 
     rewards = lax.stop_gradient(seq.rollout_rewards(
-        self.generator, state.extras["rollout_params"], real_probability, tokens,
+        self.generator, self._compute(state.extras["rollout_params"]), real_probability, tokens,
         self._keys(rollout_key, local, axis_name), num_rollouts=self.num_rollouts, bos_id=self.bos_id,
         eos_id=self.eos_id))
     m = seq.mask(tokens, self.eos_id)
 
     def objective(params):
-      log_p = seq.token_log_probs(seq.teacher_forcing(self.generator, params, tokens, self.bos_id), tokens)
+      logits = seq.teacher_forcing(self.generator, self._compute(params), tokens, self.bos_id)
+      log_p = seq.token_log_probs(logits, tokens)
       return -jnp.sum(log_p * rewards * m) * device_count(axis_name)  # the sum over the global batch
 
     loss, grads = jax.value_and_grad(objective)(g.params)
