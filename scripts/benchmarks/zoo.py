@@ -5,7 +5,7 @@ resumed) and tabulates.
 Usage:
   python scripts/benchmarks/zoo.py [--dataset=digits] [--experiments=wgan,sngan,...] [--seeds=0] \
       [--workdir_root=/tmp/zoo_digits] [--output=table.md] [--config.key=value ...]
-  python scripts/benchmarks/zoo.py --dataset=mnist --mnist_path=MNIST_DIR [--cas] [...]
+  python scripts/benchmarks/zoo.py --dataset=mnist --mnist_path=MNIST_DIR [--cas] [--figure=PNG] [...]
 
 With --dataset=mnist each experiment runs as `experiments/NAME.py:mnist` (mnist_dcgan.py as it is) on
 the IDX files at --mnist_path and is measured in the MnistCNN's feature space (trained once on those
@@ -92,6 +92,19 @@ def augmentation_scores(workdir: str, step: int, prefix: str) -> dict:
   return {f"eval/{k}": v for k, v in metrics().items() if k.startswith(prefix)}
 
 
+def sample_figure(runs: list[tuple[str, str, dict]], dataset: str, path: str, num: int = 12) -> None:
+  """A PNG with one row of `num` samples (seed 0, the generator evaluation uses) per run, titled with its
+  FD and precision: `runs` = [(name, workdir, table row)]."""
+  from gan import families, plotting, sampling  # pylint: disable=g-import-not-at-top
+  panels = []
+  for name, workdir, row in runs:
+    config, meta, game, state = sampling.load_run(workdir)
+    images = families.get(config).sample(config, meta, game, state, num, seed=0)
+    panels.append((f"{name}: FD {row[f'eval/{dataset}_fd']:.1f}, precision {row[f'eval/{dataset}_precision']:.2f}",
+                   images))
+  plotting.save_titled_grids(panels, path, ncols=num, upscale=2)
+
+
 def passes(row: dict, dataset: str) -> bool:
   prefix = f"eval/{dataset}_"
   ok = row[prefix + "classes_covered"] == 10 and (row["wall_clock_s"] or 0) <= MAX_SECONDS[dataset]
@@ -132,6 +145,7 @@ def main(argv):
   parser.add_argument("--cas", action="store_true",
                       help="also CAS of the class-conditional runs (evaluate.py --augmentation_score)")
   parser.add_argument("--output", default=None)
+  parser.add_argument("--figure", default=None, help="PNG: a row of samples of every run")
   args, overrides = parser.parse_known_args(argv)
   if args.dataset == "mnist":
     if not args.mnist_path:
@@ -142,7 +156,7 @@ def main(argv):
   names = args.experiments.split(",") if args.experiments else ZOO[args.dataset]
   try:
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows = []
+    rows, trained = [], []
     for name in names:
       config = config_file(name, args.dataset)
       runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(workdir_root, name))
@@ -150,6 +164,7 @@ def main(argv):
         if args.cas and f"eval/{args.dataset}_cond_accuracy_min" in row:
           row.update(augmentation_scores(run.workdir, row["step"], args.dataset))
         rows.append({"experiment": config.removeprefix("experiments/").replace(".py", ""), **row})
+        trained.append((rows[-1]["experiment"], run.workdir, rows[-1]))
         print(table([rows[-1]], args.dataset).splitlines()[-1], flush=True)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
@@ -161,6 +176,8 @@ def main(argv):
   if args.output:
     with open(args.output, "w") as f:
       f.write(text + "\n")
+  if args.figure:
+    sample_figure(trained, args.dataset, args.figure)
   return 0
 
 
