@@ -1,5 +1,6 @@
 """mnist_dcgan: DCGAN (Radford et al. 2016) on MNIST read from its IDX files, resized 28 -> 32 so the
-network is the standard power-of-two DCGAN (G: 4x4x512 -> 3 transposed convs -> 32x32x1; D mirrored).
+network is the standard power-of-two DCGAN (G: 4x4x128 -> 3 transposed convs -> 32x32x1 at width 32,
+CPU-sized; D mirrored).
 
 Hyper-parameters are the paper's (Adam 2e-4, beta1 0.5, batch 64, non-saturating loss) with an EMA
 generator. The data is the user's copy of the four MNIST IDX files (docs/data.md):
@@ -9,7 +10,9 @@ Fashion-MNIST and KMNIST use the same file names. Evaluation runs in the feature
 (gan/metrics/digits.py; its MNIST test accuracy is in docs/data.md). The TFDS route stays available:
 `--config.data.name=tfds --config.data.data_dir=TFDS_DIR` with a prepared TFDS `mnist`, plus
 `--config.eval.mnist_path=MNIST_DIR` for the MnistCNN or `--config.eval.feature_net=''` for no metrics.
-No result is measured here yet.
+Measured result (seed 0, 5,000 steps, 2-core CPU): 10/10 classes, mnist FD 18.4, IS 7.02, precision
+0.526, recall 0.790 (real test digits: FD 1.0, precision 0.870; docs/zoo.md), by
+  python scripts/benchmarks/zoo.py --dataset=mnist --mnist_path=MNIST_DIR --experiments=mnist_dcgan
 """
 from experiments import common
 
