@@ -63,7 +63,6 @@ DISCRIMINATORS = {"seqgan": text_discriminators.SeqGANDiscriminator,
                   "relgan": text_discriminators.RelGANDiscriminator}
 LOSSES = {"seqgan": ("non_saturating",), "relgan": ("rsgan", "non_saturating")}
 DATASETS = ("oracle", "text_file")
-STAGES = ("mle", "d_pretrain", "adversarial")
 
 
 def temperature(schedule: str, beta_max, n, horizon: int):
