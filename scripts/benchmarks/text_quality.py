@@ -6,7 +6,7 @@ diversity for quality).
 
 Usage:
   python scripts/benchmarks/text_quality.py --suite=oracle [--seeds=0] [--workdir_root=/tmp/text]
-      [--output=table.md] [--plot=sweep.png] [--config.key=value ...]
+      [--cpu] [--output=table.md] [--plot=sweep.png] [--config.key=value ...]
   python scripts/benchmarks/text_quality.py --suite=coco --coco_path=DIR [...]
 
 Suites:
@@ -33,6 +33,7 @@ from gan import sweep  # noqa: E402
 from gan.errors import UserError  # noqa: E402
 
 GANS = ("mle", "seqgan", "relgan")
+CPU_SIZED = ("relgan",)  # experiments with a `,cpu` variant (--cpu)
 PUBLISHED = {"oracle": {"mle": {"nll_oracle": 9.038}, "seqgan": {"nll_oracle": 8.736},
                         "relgan": {"nll_oracle": 6.680}},
              "coco": {"mle": {"bleu_2": .731, "bleu_3": .497, "bleu_4": .305, "bleu_5": .189},
@@ -101,6 +102,8 @@ def main(argv):
   parser.add_argument("--suite", required=True, choices=sorted(COLUMNS))
   parser.add_argument("--gans", default=",".join(GANS))
   parser.add_argument("--seeds", default="0")
+  parser.add_argument("--cpu", action="store_true",
+                      help="RelGAN at its CPU size (experiments/relgan.py SUITE,cpu: heads of 64, shorter stages)")
   parser.add_argument("--coco_path", default="", help="directory with train.txt and test.txt")
   parser.add_argument("--workdir_root", default=None, help="default: /tmp/text_SUITE")
   parser.add_argument("--output", default=None)
@@ -117,7 +120,7 @@ def main(argv):
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, sweeps = [], {}
     for gan in args.gans.split(","):
-      config = f"experiments/{gan}.py:{args.suite}"
+      config = f"experiments/{gan}.py:{args.suite}" + (",cpu" if args.cpu and gan in CPU_SIZED else "")
       runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(root, gan))
       for row in sweep.collect(runs):
         rows.append({"gan": gan, **row})
