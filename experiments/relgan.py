@@ -11,6 +11,7 @@ filter widths 2-5 x 300, highway, dropout keep 0.75, two linear layers.
 `:oracle,cpu` / `:coco,cpu`: sized for a 2-core CPU (the published size takes ~0.5 s per MLE step and
 ~4 s per adversarial step there): memory heads of 64 instead of 256, 5,000 MLE steps, 1,500 adversarial
 steps with the temperature horizon at the run's own end (so beta still reaches `temperature_max`).
+No result is measured here yet.
 """
 from experiments import common
 

@@ -357,6 +357,21 @@ def ada_update(p, rt, *, target: float = 0.6, batch_size: int, interval: int, ki
   return jnp.clip(p + jnp.sign(rt - target) * step, 0.0, 1.0)
 
 
+def ada_adjust(augment_state: dict, real_logits: jax.Array, *, axis_name: str | None, target: float,
+               batch_size: int, interval: int, kimg: float) -> dict:
+  """ADA's state {p, sign_sum, count} after one D update on `real_logits`: r_t's running sum over the
+  updates since the last adjustment (averaged over devices) and, every `interval` updates, p moved by
+  `ada_update` with r_t their mean."""
+  sign = overfitting_heuristic(real_logits)
+  if axis_name is not None:
+    sign = lax.pmean(sign, axis_name)
+  sign_sum, count = augment_state["sign_sum"] + sign, augment_state["count"] + 1
+  due = count >= interval
+  p = jnp.where(due, ada_update(augment_state["p"], sign_sum / count, target=target, batch_size=batch_size,
+                                interval=interval, kimg=kimg), augment_state["p"])
+  return {"p": p, "sign_sum": jnp.where(due, 0.0, sign_sum), "count": jnp.where(due, 0, count)}
+
+
 # ----------------------------------------------------------------------------- consistency terms
 def consistency_penalty(logits: jax.Array, augmented_logits: jax.Array) -> jax.Array:
   """E ||D(x) - D(T(x))||^2: squared difference summed over all but the batch axis, averaged over the

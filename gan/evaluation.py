@@ -104,6 +104,14 @@ def suite_prefix(config) -> str | None:
   return None
 
 
+def conditional_generator(config) -> bool:
+  """Whether the config's G takes class labels: `model.conditional` (StyleGAN2) or a
+  `model.generator.conditioning` other than "none"."""
+  if "conditional" in config.model:
+    return bool(config.model.conditional)
+  return config.model.generator.get("conditioning", "none") != "none"
+
+
 def metric_directions(config) -> dict[str, str]:
   """Every metric this config's evaluation reports that can rank checkpoints -> "min" or "max"."""
   if config.data.name in TOY_DATASETS:
@@ -111,7 +119,7 @@ def metric_directions(config) -> dict[str, str]:
   prefix = suite_prefix(config)
   classes = prefix in CLASSIFIER_PREFIXES
   out = {f"{prefix}_{name}": mode for name, mode in CLASS_DIRECTIONS.items()} if classes else {}
-  if classes and config.model.generator.get("conditioning", "none") != "none":
+  if classes and conditional_generator(config):
     names = ["cond_accuracy", "cond_accuracy_min", *[f"class_accuracy_{k}" for k in range(digits_metrics.NUM_CLASSES)]]
     if config.eval.get("augmentation_score", False):
       names += ["cas", "subset_plus_generated_accuracy", "augmentation_gain"]

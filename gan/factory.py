@@ -77,7 +77,7 @@ def augmentation(config) -> dict:
   """GANGame's augmentation and consistency fields from `config.augment` and
   `config.regularizers.consistency` (absent in old configs: no augmentation)."""
   aug = config.get("augment")
-  consistency = config.regularizers.get("consistency")
+  consistency = config.get("regularizers", {}).get("consistency")
   out = {}
   if aug is not None and aug.kind != "none":
     ops = aug.diffaugment_policy if aug.kind == "diffaugment" else aug.ada_ops

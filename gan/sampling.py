@@ -38,7 +38,10 @@ def generate(game, g_params, g_collections, num: int, seed: int, *, chunk: int =
 
 
 def is_conditional(game) -> bool:
-  """Whether G reads the labels (model.generator.conditioning is not "none")."""
+  """Whether G reads the labels: the game's `conditional` where it says, else whether
+  model.generator.conditioning is not "none"."""
+  if hasattr(game, "conditional"):
+    return game.conditional
   return getattr(game.generator, "conditioning", "none") != "none"
 
 

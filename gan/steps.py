@@ -127,13 +127,8 @@ class GANGame:
     """Accumulates r_t = E[sign D(real)] and, every `ada_interval` D updates, moves p (Karras et al. 2020)."""
     if self.augment != "ada":
       return augment_state
-    sign = players.average_over_devices(augment.overfitting_heuristic(real_logits), axis_name)
-    sign_sum, count = augment_state["sign_sum"] + sign, augment_state["count"] + 1
-    due = count >= self.ada_interval
-    p = jnp.where(due, augment.ada_update(augment_state["p"], sign_sum / count, target=self.ada_target,
-                                          batch_size=self.batch_size, interval=self.ada_interval,
-                                          kimg=self.ada_kimg), augment_state["p"])
-    return {"p": p, "sign_sum": jnp.where(due, 0.0, sign_sum), "count": jnp.where(due, 0, count)}
+    return augment.ada_adjust(augment_state, real_logits, axis_name=axis_name, target=self.ada_target,
+                              batch_size=self.batch_size, interval=self.ada_interval, kimg=self.ada_kimg)
 
   # ---------------------------------------------------------------- players
   def _compute(self, tree):

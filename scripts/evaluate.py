@@ -1,7 +1,7 @@
 """Evaluates a saved run's checkpoint (any GAN family): every metric that applies, with its protocol, to JSON.
 
   python scripts/evaluate.py --workdir=DIR [--checkpoint_step=N] [--num_samples=N] [--raw] [--best]
-                             [--inception_weights=FILE.npz] [--augmentation_score]
+                             [--inception_weights=FILE.npz] [--augmentation_score] [--truncation=PSI]
 
 Uses the latest checkpoint (or --checkpoint_step; --best: the one in DIR/best/) and the generator
 that sampling uses (EMA when the run's config has EMA; --raw: the raw generator). Writes
@@ -31,6 +31,8 @@ flags.DEFINE_bool("augmentation_score", False,
                   "gan/metrics/augmentation_score.py).")
 flags.DEFINE_string("inception_weights", None,
                     "Inception .npz for TFDS image metrics (default: the run's eval.inception_weights).")
+flags.DEFINE_float("truncation", None, "Truncation psi of the scored samples (StyleGAN2; default: the run's "
+                   "eval.truncation_psi, 1).")
 FLAGS = flags.FLAGS
 
 
@@ -40,19 +42,21 @@ def fail(message):
 
 
 def evaluate(workdir: str, step: int | None, *, num_samples: int | None, raw: bool, best: bool,
-             inception_weights: str | None, augmentation_score: bool = False):
+             inception_weights: str | None, augmentation_score: bool = False, truncation: float | None = None):
   """(path of the written JSON, its content) for the checkpoint of `workdir` at `step`."""
   import jax  # pylint: disable=g-import-not-at-top
   from gan import families, json_io, sampling  # pylint: disable=g-import-not-at-top
   config, _, game, state = sampling.load_run(workdir, step, best=best)
   family = families.get(config)
   family.configure_evaluation(config, game, num_samples=num_samples, options={
-      "inception_weights": inception_weights, "augmentation_score": augmentation_score})
+      "inception_weights": inception_weights, "augmentation_score": augmentation_score,
+      "truncation": truncation})
   evaluator = family.evaluator(config, game, family.dataset(config), workdir, num_samples=num_samples)
   state = jax.device_get(state)
   result = evaluator.evaluate_state(int(state.step), state, raw=raw, write_files=False)
   out = {"step": int(state.step), "metrics": result.metrics, "protocol": result.protocol}
-  path = os.path.join(workdir, "eval", f"step_{int(state.step)}{'_raw' if raw else ''}.json")
+  suffix = ("_raw" if raw else "") + (f"_psi{truncation:g}" if truncation is not None else "")
+  path = os.path.join(workdir, "eval", f"step_{int(state.step)}{suffix}.json")
   json_io.write_json(path, out)
   return path, out
 
@@ -71,7 +75,7 @@ def main(argv):
   try:
     path, out = evaluate(FLAGS.workdir, FLAGS.checkpoint_step, num_samples=FLAGS.num_samples,
                          raw=FLAGS.raw, best=FLAGS.best, inception_weights=FLAGS.inception_weights,
-                         augmentation_score=FLAGS.augmentation_score)
+                         augmentation_score=FLAGS.augmentation_score, truncation=FLAGS.truncation)
   except UserError as e:
     fail(str(e))
   protocol = out["protocol"]

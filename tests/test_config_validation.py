@@ -148,6 +148,18 @@ RULES = [
     ("relgan", {"model.discriminator.num_rep": 3}, "model.discriminator.embed_dim=4 is not valid: expected a "
      "multiple of model.discriminator.num_rep (3)"),
     ("mle", {"mle_steps": 5}, "mle_steps=5 is not valid: expected num_train_steps (4)"),
+    ("stylegan2", {"model.d_architecture": "skip"}, "model.d_architecture='skip' is not valid"),
+    ("stylegan2", {"model.mbstd_group_size": 3}, "model.mbstd_group_size=3 is not valid: expected a divisor of "
+     "each device's batch (8"),
+    ("stylegan2", {"model.w_dim": 0}, "model.w_dim=0 is not valid"),
+    ("stylegan2", {"model.conditional": "yes"}, "model.conditional='yes' is not valid"),
+    ("stylegan2", {"r1.every": 0}, "r1.every=0 is not valid"),
+    ("stylegan2", {"path_length.batch_shrink": 3}, "path_length.batch_shrink=3 is not valid"),
+    ("stylegan2", {"style_mixing_prob": 1.5}, "style_mixing_prob=1.5 is not valid"),
+    ("stylegan2", {"augment.kind": "diffaugment"}, "augment.kind='diffaugment' is not valid: expected one of none, "
+     "ada"),
+    ("stylegan2", {"eval.truncation_psi": -1.0}, "eval.truncation_psi=-1.0 is not valid"),
+    ("stylegan2", {"data.name": "ring8"}, "data.name='ring8' is not valid: expected image data"),
 ]
 
 

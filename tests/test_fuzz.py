@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from experiments import biggan, cyclegan, digits_cond_dcgan, digits_dcgan, mle, pix2pix, relgan, ring8, seqgan, sngan
-from experiments import wgan_gp
+from experiments import stylegan2, wgan_gp
 from gan import augment, config_validation, factory, families, losses, models, schedules, train
 from gan.data import builtin
 from gan.data import translation as tasks
@@ -44,7 +44,7 @@ def _small_image(config):
   return config
 
 
-def _small_translation(config):
+def _smoke(config):
   config.update_from_flattened_dict(families.get(config).smoke)
   return config
 
@@ -68,13 +68,14 @@ BASES = [
     ("sngan", _small_image(sngan.get_config())),
     ("biggan", _small_image(biggan.get_config())),
     ("wgan_gp", _small_image(wgan_gp.get_config())),
-    ("pix2pix", _small_translation(pix2pix.get_config())),
-    ("cyclegan", _small_translation(cyclegan.get_config())),
-    ("seqgan", _small_translation(seqgan.get_config())),
+    ("pix2pix", _smoke(pix2pix.get_config())),
+    ("cyclegan", _smoke(cyclegan.get_config())),
+    ("seqgan", _smoke(seqgan.get_config())),
     ("relgan", _small_text(relgan.get_config(), **{
         "model.generator.head_size": 4, "model.discriminator.embed_dim": 4, "model.discriminator.num_rep": 2,
         "model.discriminator.filter_sizes": (2, 3), "model.discriminator.num_filters": (3, 3)})),
     ("mle", _small_text(mle.get_config(), num_train_steps=4, mle_steps=4)),
+    ("stylegan2", _smoke(stylegan2.get_config())),
 ]
 
 NAMES = sorted({

@@ -23,6 +23,7 @@ MODULES = {
     "pix2pix": "gan.families.pix2pix",  # paired image-to-image translation (Isola et al. 2017)
     "cyclegan": "gan.families.cyclegan",  # unpaired translation (Zhu et al. 2017)
     "text": "gan.families.text",  # token sequences: MLE, SeqGAN, RelGAN
+    "stylegan2": "gan.families.stylegan2",  # StyleGAN2 and StyleGAN2-ADA (Karras et al. 2020)
 }
 NAMES = tuple(MODULES)
 

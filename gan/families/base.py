@@ -111,15 +111,16 @@ class Family(abc.ABC):
     """Applies scripts/evaluate.py's family-specific `options` (name -> value, None/False when not
     given) to a saved run's config; the default refuses any that is given."""
     del config, game, num_samples
-    given = sorted(name for name, value in options.items() if value)
+    given = sorted(name for name, value in options.items() if value is not None and value is not False)
     if given:
       raise UserError(f"--{given[0]} does not apply to a {self.name} run")
 
   @abc.abstractmethod
   def sample(self, config, meta: dict, game, state, num: int, *, seed: int, label: int | None = None,
-             temperature: float | None = None) -> np.ndarray:
+             temperature: float | None = None, truncation: float | None = None) -> np.ndarray:
     """`num` outputs of the trained generator (what scripts/sample.py writes), a function of `seed`, the
-    checkpoint and the run's data alone; `label` and `temperature` (None: not given) where they apply."""
+    checkpoint and the run's data alone; `label`, `temperature` and `truncation` (None: not given) where
+    they apply."""
 
   def save_samples(self, meta: dict, samples: np.ndarray, path: str) -> str:
     """Writes `samples` to `path` (.npy here; a family may know other formats) and says what it wrote."""

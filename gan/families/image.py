@@ -93,18 +93,30 @@ class ImageFamily(Family):
     for player in ("g", "d"):
       cv.optimizer(config, player)
     self._validate_regularizers(config)
-    if "augment" in config:
-      cv.choice(config, "augment.kind", AUGMENTATIONS)
-      if config.augment.kind != "none" and config.data.name in evaluation.TOY_DATASETS:
-        cv.fail("augment.kind", config.augment.kind,
-                f"'none' for 2D data (data.name={config.data.name!r}; augmentations act on images)")
-      for key, known in (("diffaugment_policy", augment.DIFF_AUGMENT_OPS), ("ada_ops", augment.ADA_OPS)):
-        _op_list(config, f"augment.{key}", known)
-      cv.number_in(config, "augment.ada_target", 0.0, 1.0)
-      cv.int_at_least(config, "augment.ada_interval", 1)
-      cv.number_in(config, "augment.ada_kimg", 1e-6, float("inf"))
+    self._validate_augment(config, AUGMENTATIONS)
     cv.number_in(config, "ema.decay", 0.0, 1.0)
     cv.int_at_least(config, "ema.start_step", 0)
+    self._validate_eval(config)
+
+  @staticmethod
+  def _validate_augment(config, kinds):
+    """`augment.*` (absent: no augmentation), `kind` one of `kinds`."""
+    if "augment" not in config:
+      return
+    cv.choice(config, "augment.kind", kinds)
+    if config.augment.kind != "none" and config.data.name in evaluation.TOY_DATASETS:
+      cv.fail("augment.kind", config.augment.kind,
+              f"'none' for 2D data (data.name={config.data.name!r}; augmentations act on images)")
+    for key, known in (("diffaugment_policy", augment.DIFF_AUGMENT_OPS), ("ada_ops", augment.ADA_OPS)):
+      if key in config.augment:
+        _op_list(config, f"augment.{key}", known)
+    cv.number_in(config, "augment.ada_target", 0.0, 1.0)
+    cv.int_at_least(config, "augment.ada_interval", 1)
+    cv.number_in(config, "augment.ada_kimg", 1e-6, float("inf"))
+
+  @classmethod
+  def _validate_eval(cls, config):
+    """`eval.*` of the image metrics (gan/evaluation.py)."""
     cv.int_at_least(config, "eval.num_samples", suite.MIN_SAMPLES if evaluation.suite_prefix(config) else 1)
     weights = config.eval.get("inception_weights", "")
     if not isinstance(weights, str) or (weights and not os.path.isfile(weights)):
@@ -112,7 +124,7 @@ class ImageFamily(Family):
               "scripts/convert_inception_weights.py")
     if not isinstance(config.eval.get("augmentation_score", False), bool):
       cv.fail("eval.augmentation_score", config.eval.augmentation_score, "True or False")
-    self._validate_feature_net(config)
+    cls._validate_feature_net(config)
 
   @staticmethod
   def _validate_feature_net(config):
@@ -257,6 +269,8 @@ class ImageFamily(Family):
   def configure_evaluation(self, config, game, *, num_samples, options) -> None:
     """scripts/evaluate.py's `inception_weights` (a file for TFDS image metrics) and
     `augmentation_score` (class-conditional digits runs)."""
+    if options.get("truncation") is not None:
+      raise UserError("--truncation applies to StyleGAN2 runs only (this generator has no w space)")
     if options.get("inception_weights") is not None:
       config.eval.inception_weights = options["inception_weights"]
     if options.get("augmentation_score"):
@@ -269,11 +283,13 @@ class ImageFamily(Family):
     if evaluation.suite_prefix(config) and num_samples is not None and num_samples < suite.MIN_SAMPLES:
       raise UserError(f"--num_samples={num_samples} must be >= {suite.MIN_SAMPLES} for this data")
 
-  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None):
+  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None, truncation=None):
     """Samples in data space of the generator that evaluation uses (EMA when the config has it)."""
     del meta
     if temperature is not None:
       raise UserError("--temperature does not apply to an image run (it samples text)")
+    if truncation is not None:
+      raise UserError("--truncation applies to StyleGAN2 runs only (its generator has no w space)")
     return sampling.generate(game, sampling.sampling_params(config, state), state.g_collections, num,
                              seed=seed, label=label)
 

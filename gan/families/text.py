@@ -466,10 +466,12 @@ class TextFamily(Family):
     from gan.families import text_evaluation  # pylint: disable=g-import-not-at-top
     return text_evaluation.metric_directions(config)
 
-  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None):
+  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None, truncation=None):
     """`num` int32 token sequences (num, max_length) at `temperature` (default 1)."""
     if label is not None:
       raise UserError("--label does not apply to a text run (its generator is unconditional)")
+    if truncation is not None:
+      raise UserError("--truncation applies to StyleGAN2 runs only (a text generator has no w space)")
     return game.sample_tokens(state, num, seed=seed, temperature_=1.0 if temperature is None else temperature)
 
   def save_samples(self, meta, samples: np.ndarray, path: str) -> str:

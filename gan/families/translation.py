@@ -157,9 +157,9 @@ class TranslationFamily(Family):
   def evaluator(self, config, game, dataset, workdir: str, *, num_samples: int | None = None):
     return TranslationEvaluator(config, game, dataset.data, workdir, num_samples=num_samples)
 
-  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None):
+  def sample(self, config, meta, game, state, num, *, seed, label=None, temperature=None, truncation=None):
     """Translations of the first `num` held-out source images in the game's first direction."""
-    for flag, value in (("label", label), ("temperature", temperature)):
+    for flag, value in (("label", label), ("temperature", temperature), ("truncation", truncation)):
       if value is not None:
         raise UserError(f"--{flag} does not apply to a {self.name} run (it translates images)")
     data = self.dataset(config).data
