@@ -105,9 +105,11 @@ def sample_figure(runs: list[tuple[str, str, dict]], dataset: str, path: str, nu
   plotting.save_titled_grids(panels, path, ncols=num, upscale=2)
 
 
-def passes(row: dict, dataset: str) -> bool:
+def passes(row: dict, dataset: str, max_seconds: float | None = None) -> bool:
+  """All 10 classes, within `max_seconds` (default: the zoo's bar for `dataset`) and, for conditional
+  models, >= 95 % of each class's samples recognised."""
   prefix = f"eval/{dataset}_"
-  ok = row[prefix + "classes_covered"] == 10 and (row["wall_clock_s"] or 0) <= MAX_SECONDS[dataset]
+  ok = row[prefix + "classes_covered"] == 10 and (row["wall_clock_s"] or 0) <= (max_seconds or MAX_SECONDS[dataset])
   if prefix + "cond_accuracy_min" in row:
     ok = ok and row[prefix + "cond_accuracy_min"] >= 0.95
   return ok
@@ -122,7 +124,7 @@ def cell(row: dict, key: str, fmt: str) -> str:
   return fmt.format(row[key])
 
 
-def table(rows: list[dict], dataset: str) -> str:
+def table(rows: list[dict], dataset: str, max_seconds: float | None = None) -> str:
   header = ["experiment", "seed", "steps", "wall-clock (s)",
             *(f"{dataset} {name}" if name in ("FD", "IS") else name for name, _, _ in COLUMNS), "pass"]
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -130,7 +132,7 @@ def table(rows: list[dict], dataset: str) -> str:
     floor = row["wall_clock_s"] is None and row["seed"] == "-"
     cells = [row["experiment"], str(row["seed"]), str(row["step"]), "-" if floor else f"{row['wall_clock_s'] or 0:.0f}",
              *(cell(row, f"eval/{dataset}_{key}", fmt) for _, key, fmt in COLUMNS),
-             "" if floor else "yes" if passes(row, dataset) else "NO"]
+             "" if floor or row["wall_clock_s"] is None else "yes" if passes(row, dataset, max_seconds) else "NO"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 

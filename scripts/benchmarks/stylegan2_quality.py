@@ -1,0 +1,124 @@
+"""StyleGAN2 on the built-in digits or on MNIST: trains experiments/stylegan2.py through the real CLI
+(gan/sweep.py; a finished run is reused, a half-finished one resumed), scores its final G_ema at
+truncation psi 1.0, 0.8, 0.6, 0.4 (scripts/evaluate.py --truncation; StyleGAN Sec. 3.2: lower psi
+trades diversity, recall, for typicality, precision) and, with --ladder, the ablation ladder:
+
+  DCGAN (the zoo's digits_dcgan / mnist_dcgan) -> style-based G (mapping network, modulated convolutions,
+  noise inputs, style mixing) and residual D with no regularizer and no augmentation -> + lazy R1 ->
+  + path-length regularization -> + ADA (the full config).
+
+Usage:
+  python scripts/benchmarks/stylegan2_quality.py [--dataset=digits] [--ladder] [--seeds=0]
+      [--workdir_root=/tmp/zoo_DATASET] [--output=table.md] [--figure=PNG] [--config.key=value ...]
+  python scripts/benchmarks/stylegan2_quality.py --dataset=mnist --mnist_path=MNIST_DIR [...]
+
+The default workdir root is the zoo's (scripts/benchmarks/zoo.py), so the DCGAN rung reuses the zoo's
+run. Columns as the zoo's table (classes covered, FD, IS, precision, recall in the digit classifier's
+feature space; wall-clock of the CLI run). --figure: one row of samples per psi.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from gan import sweep  # noqa: E402
+from gan.errors import UserError  # noqa: E402
+from scripts.benchmarks import zoo  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PSIS = (1.0, 0.8, 0.6, 0.4)
+MAX_SECONDS = {"digits": 20 * 60, "mnist": 45 * 60}  # the time bars of the "pass" column
+NO_REGULARIZER = ("--config.r1.gamma=0", "--config.path_length.weight=0", "--config.augment.kind=none")
+# (rung name, workdir name, overrides of experiments/stylegan2.py), after the DCGAN rung.
+LADDER = (("style-based G, no reg., no aug.", "stylegan2_plain", NO_REGULARIZER),
+          ("+ R1", "stylegan2_r1", NO_REGULARIZER[1:]),
+          ("+ path length", "stylegan2_r1_pl", NO_REGULARIZER[2:]),
+          ("+ ADA (stylegan2)", "stylegan2", ()))
+
+
+def truncated_eval(workdir: str, step: int, psi: float) -> dict:
+  """The final checkpoint's metrics at truncation `psi` (scripts/evaluate.py; its JSON reused)."""
+  if psi == 1.0:
+    return {k: v for k, v in sweep.final_eval(workdir).items() if k.startswith("eval/")}
+  path = os.path.join(workdir, "eval", f"step_{step}_psi{psi:g}.json")
+  if not os.path.exists(path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "evaluate.py"), f"--workdir={workdir}",
+                             f"--checkpoint_step={step}", f"--truncation={psi}"], cwd=ROOT, capture_output=True,
+                            text=True)
+    if result.returncode:
+      raise UserError(f"evaluate.py --truncation={psi} failed on {workdir}: {result.stderr.strip()[-500:]}")
+  with open(path) as f:
+    return {f"eval/{k}": v for k, v in json.load(f)["metrics"].items()}
+
+
+def train(name: str, config: str, seeds, overrides, root: str) -> list[dict]:
+  runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(root, name))
+  return [{"experiment": name, "workdir": run.workdir, **row} for run, row in zip(runs, sweep.collect(runs))]
+
+
+def truncation_figure(workdir: str, rows: list[dict], dataset: str, path: str, num: int = 12) -> None:
+  """One row of `num` G_ema samples (seed 0) per psi, titled with its FD and precision."""
+  from gan import families, plotting, sampling  # pylint: disable=g-import-not-at-top
+  config, meta, game, state = sampling.load_run(workdir)
+  panels = [(f"psi {row['psi']:g}: FD {row[f'eval/{dataset}_fd']:.1f}, precision "
+             f"{row[f'eval/{dataset}_precision']:.2f}, recall {row[f'eval/{dataset}_recall']:.2f}",
+             families.get(config).sample(config, meta, game, state, num, seed=0, truncation=row["psi"]))
+            for row in rows]
+  plotting.save_titled_grids(panels, path, ncols=num, upscale=2 if dataset == "mnist" else 4)
+
+
+def main(argv):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--dataset", default="digits", choices=("digits", "mnist"))
+  parser.add_argument("--ladder", action="store_true", help="also train and tabulate the ablation ladder")
+  parser.add_argument("--seeds", default="0")
+  parser.add_argument("--mnist_path", default="", help="directory of the four MNIST IDX files")
+  parser.add_argument("--workdir_root", default=None, help="default: the zoo's, /tmp/zoo_DATASET")
+  parser.add_argument("--output", default=None)
+  parser.add_argument("--figure", default=None, help="PNG: samples at each truncation psi")
+  args, overrides = parser.parse_known_args(argv)
+  if args.dataset == "mnist":
+    if not os.path.isdir(args.mnist_path):
+      print(f"error: --mnist_path={args.mnist_path!r}: expected the directory of MNIST's IDX files", file=sys.stderr)
+      return 2
+    overrides = [f"--config.data.path={args.mnist_path}", *overrides]
+  root = args.workdir_root or f"/tmp/zoo_{args.dataset}"
+  config = f"experiments/stylegan2.py:{args.dataset}"
+  try:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    main_rows = train("stylegan2", config, seeds, overrides, root)
+    sweep_rows = []
+    for psi in PSIS:
+      first = main_rows[0]
+      sweep_rows.append({**first, "experiment": f"stylegan2, psi {psi:g}", "psi": psi,
+                         "wall_clock_s": first["wall_clock_s"] if psi == 1.0 else None,
+                         **truncated_eval(first["workdir"], first["step"], psi)})
+    text = "Truncation (G_ema, seed " + str(seeds[0]) + "):\n\n" + zoo.table(sweep_rows, args.dataset, MAX_SECONDS[args.dataset])
+    if args.ladder:
+      dcgan = "digits_dcgan" if args.dataset == "digits" else "mnist_dcgan"
+      ladder_rows = [{**row, "experiment": f"DCGAN ({dcgan})"} for row in
+                     train(dcgan, zoo.config_file(dcgan, args.dataset), seeds,
+                           overrides if args.dataset == "mnist" else [], root)]
+      for label, name, extra in LADDER:
+        rows = main_rows if name == "stylegan2" else train(name, config, seeds, [*overrides, *extra], root)
+        ladder_rows += [{**row, "experiment": label} for row in rows]
+      text += "\n\nAblation ladder:\n\n" + zoo.table(ladder_rows, args.dataset, MAX_SECONDS[args.dataset])
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(text)
+  if args.output:
+    with open(args.output, "w") as f:
+      f.write(text + "\n")
+  if args.figure:
+    truncation_figure(main_rows[0]["workdir"], sweep_rows, args.dataset, args.figure)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))
