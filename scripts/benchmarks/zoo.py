@@ -130,7 +130,8 @@ def table(rows: list[dict], dataset: str, max_seconds: float | None = None) -> s
   lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for row in rows:
     floor = row["wall_clock_s"] is None and row["seed"] == "-"
-    cells = [row["experiment"], str(row["seed"]), str(row["step"]), "-" if floor else f"{row['wall_clock_s'] or 0:.0f}",
+    cells = [row["experiment"], str(row["seed"]), str(row["step"]),
+             "-" if row["wall_clock_s"] is None else f"{row['wall_clock_s']:.0f}",
              *(cell(row, f"eval/{dataset}_{key}", fmt) for _, key, fmt in COLUMNS),
              "" if floor or row["wall_clock_s"] is None else "yes" if passes(row, dataset, max_seconds) else "NO"]
     lines.append("| " + " | ".join(cells) + " |")
