@@ -165,3 +165,25 @@ def test_sample_cli_truncation_flag_rejects_out_of_range_values(tmp_path):
                            f"--output={tmp_path}/s.npy", "--truncation=1.5"], capture_output=True, text=True,
                           env=env(), cwd=ROOT, check=False)
   assert result.returncode == 2 and result.stderr.strip() == "error: --truncation=1.5 must be in [0, 1]"
+
+
+def test_class_conditioning_goes_through_the_mapping_network():
+  config, meta, game, state = tiny(**{"model.conditional": True})
+  assert game.conditional and game.num_classes == 10
+  images = [stylegan2.FAMILY.sample(config, meta, game, state, 4, seed=0, label=k) for k in (0, 1)]
+  assert not np.allclose(images[0], images[1], atol=1e-4)  # same z and noise, another class
+  d_params = state.players["D"].params
+  assert "mapping" in d_params  # D's projection on its own class mapping
+
+
+def test_evaluate_truncation_option_sets_psi_and_other_families_refuse_it():
+  config, _, game, _ = tiny()
+  config = config.copy_and_resolve_references()
+  stylegan2.FAMILY.configure_evaluation(config, game, num_samples=None, options={
+      "inception_weights": None, "augmentation_score": False, "truncation": 0.5})
+  assert config.eval.truncation_psi == 0.5
+  image_config = experiment.get_config()  # any config: the image family refuses before reading it
+  with pytest.raises(UserError, match="--truncation applies to StyleGAN2 runs only"):
+    families.get("image").configure_evaluation(image_config, None, num_samples=None, options={"truncation": 0.5})
+  with pytest.raises(UserError, match="--truncation does not apply to a text run"):
+    families.get("text").configure_evaluation(image_config, None, num_samples=None, options={"truncation": 0.5})
