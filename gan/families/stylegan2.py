@@ -39,7 +39,6 @@ drawn per example from its index in the global batch, so jit and pmap on any num
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -55,7 +54,6 @@ from gan.families.image import ImageFamily
 from gan.models import stylegan2 as networks
 from gan.state import TrainState
 
-NOISE_MODES = ("random", "const", "none")
 D_ARCHITECTURES = ("resnet", "orig")
 
 
