@@ -33,8 +33,9 @@ through gan/augment.py's pipeline with probability p, adjusted every `augment.ad
 r_t = E[sign D(x_real)] of the Dmain phases.
 
 Across devices: every statistic (w_avg's and pl_mean's means, ADA's r_t) is taken over the global batch,
-where the reference keeps one per GPU; noise inputs, style-mixing latents and the path-length noise are
-drawn per example from its index in the global batch, so jit and pmap on any number of devices agree.
+where the reference keeps one per GPU; noise inputs are drawn per example from its index in the global
+batch, latents (style mixing's too) and the path-length noise for the whole global batch and sliced, so
+jit and pmap on any number of devices agree.
 """
 from __future__ import annotations
 
