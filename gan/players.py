@@ -41,6 +41,15 @@ def example_keys(key, global_batch: int, local_batch: int, axis_name: str | None
   return local_rows(keys, local_batch, axis_name)
 
 
+def sample_latents(key, num: int, z_dim: int, num_classes: int | None):
+  """Normal noise (num, z_dim) and, for labelled data (`num_classes`), uniform class labels (num,);
+  zeros otherwise."""
+  z_key, y_key = jax.random.split(key)
+  z = jax.random.normal(z_key, (num, z_dim))
+  y = jax.random.randint(y_key, (num,), 0, num_classes) if num_classes else jnp.zeros((num,), jnp.int32)
+  return z, y
+
+
 def gather_batch(array, axis_name: str | None):
   """The global batch, in global order, of an array of which each device holds its rows."""
   if axis_name is None:

@@ -60,13 +60,7 @@ class GANGame:
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
     """Normal noise (num, z_dim) and, for labelled data, uniform class labels (num,)."""
-    z_key, y_key = jax.random.split(key)
-    z = jax.random.normal(z_key, (num, self.z_dim))
-    if self.num_classes:
-      y = jax.random.randint(y_key, (num,), 0, self.num_classes)
-    else:
-      y = jnp.zeros((num,), jnp.int32)
-    return z, y
+    return players.sample_latents(key, num, self.z_dim, self.num_classes)
 
   def _local_latents(self, key, local_batch: int, axis_name):
     """This device's rows of the global batch's latents."""

@@ -142,11 +142,7 @@ class StyleGAN2Game:
   # ---------------------------------------------------------------- latents
   def sample_latents(self, key, num: int):
     """Normal z (num, z_dim) and uniform class labels (zeros when unconditional)."""
-    z_key, y_key = jax.random.split(key)
-    z = jax.random.normal(z_key, (num, self.z_dim))
-    y = (jax.random.randint(y_key, (num,), 0, self.num_classes) if self.conditional
-         else jnp.zeros((num,), jnp.int32))
-    return z, y
+    return players.sample_latents(key, num, self.z_dim, self.num_classes)
 
   def _local_latents(self, key, global_batch: int, local_batch: int, axis_name):
     return tuple(players.local_rows(a, local_batch, axis_name) for a in self.sample_latents(key, global_batch))
