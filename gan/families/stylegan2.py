@@ -295,11 +295,16 @@ class StyleGAN2Game:
     return state.replace(players={**state.players, "D": d}, extras=extras), {**terms, "d_grad_norm": norm}
 
   @staticmethod
-  def _lazily(due, phase, state, metrics_like):
-    """`phase(state)` on the steps where `due`, else the state unchanged and zero metrics."""
+  def _lazily(due, phase, state, names):
+    """`phase(state)` on the steps where `due`, else the state unchanged; its scalar metrics `names`
+    (0 on the skipped steps)."""
+    def run(s):
+      s, metrics = phase(s)
+      return s, {name: metrics[name] for name in names}
+
     def skip(s):
-      return s, jax.tree.map(jnp.zeros_like, metrics_like)
-    return lax.cond(due, phase, skip, state)
+      return s, {name: jnp.zeros((), jnp.float32) for name in names}
+    return lax.cond(due, run, skip, state)
 
   def train_step(self, state: TrainState, batch, *, axis_name: str | None = None):
     """One iteration: Gmain, Greg (lazy), Dmain, Dreg (lazy), G_ema. `batch` holds `(1, local_batch, ...)`
@@ -321,11 +326,10 @@ class StyleGAN2Game:
       state, m = phase(state, phase_key, True, both)
       metrics.update(m)
       if weight and every > 1:
+        penalty, norm = ("g_penalty_path_length", "g_grad_norm") if player == "G" else ("d_penalty_r1", "d_grad_norm")
         reg_phase = lambda s, k=reg_key, phase=phase: phase(s, k, False, True)  # noqa: E731
-        shapes = jax.eval_shape(reg_phase, state)[1]
-        state, m = self._lazily(state.step % every == 0, reg_phase, state, shapes)
-        name = "g_penalty_path_length" if player == "G" else "d_penalty_r1"
-        metrics.update({name: m[name], f"{player.lower()}_reg_grad_norm": m[f"{player.lower()}_grad_norm"]})
+        state, m = self._lazily(state.step % every == 0, reg_phase, state, (penalty, norm))
+        metrics.update({penalty: m[penalty], f"{player.lower()}_reg_grad_norm": m[norm]})
     g = state.players["G"]
     beta = ema_beta(state.step.astype(jnp.float32) * self.batch_size, self.batch_size, self.ema_kimg,
                     self.ema_rampup)
