@@ -80,8 +80,9 @@ def benchmark(config, *, steps: int, warmup: int, which: str, peak: float) -> di
   k = config.steps_per_call
   calls = lambda n: -(-n // k)  # noqa: E731  (ceil)
   state = run.par.put_state(run.initial_state(config.seed))
-  params = {name: sum(x.size for x in jax.tree.leaves(p))
-            for name, p in (("generator", state.g_params), ("discriminator", state.d_params))}
+  players = ({name: player.params for name, player in state.players.items()} if hasattr(state, "players")
+             else {"generator": state.g_params, "discriminator": state.d_params})  # a family's TrainState or GANState
+  params = {name: sum(x.size for x in jax.tree.leaves(p)) for name, p in players.items()}
   first = run.par.put_batch(run.batches(0))
   cost = run.par.compile(state, first)
   device = jax.devices()[0]
@@ -144,8 +145,8 @@ def summary(r: dict) -> str:
   lines = [f"{r['config']}: {r['framework']} {r['framework_version']} on {r['device']} "
            f"({r['platform']} x{r['num_devices']}), batch {r['batch_size']}, {r['compute_dtype']}, "
            f"{r['steps_per_call']} step(s) per call",
-           f"compile {r['compile_s']:.1f} s; params G {r['param_counts']['generator']:,} "
-           f"D {r['param_counts']['discriminator']:,}"]
+           f"compile {r['compile_s']:.1f} s; params "
+           + ", ".join(f"{name} {count:,}" for name, count in r["param_counts"].items())]
   for name in ("synthetic", "real"):
     s = r.get(f"{name}_input")
     if s:

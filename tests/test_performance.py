@@ -14,6 +14,7 @@ from gan import benchmarking, config_validation, parallel, train
 from gan.errors import UserError
 from tests.helpers import assert_trees_close, run_steps, tiny_digits_config, tiny_ring_config
 from tests.test_cli import ROOT, env, run_script
+from tests.test_families import cli_args, smoke_config
 
 
 @pytest.mark.parametrize("mode,devices", [("jit", 1), ("pmap", 2)])
@@ -135,6 +136,17 @@ def test_benchmark_script_reports_timings_flops_and_memory(tmp_path):
   assert missing.returncode == 2 and missing.stderr.strip().startswith(
       f"error: --recorded={tmp_path / 'none.json'}: not a benchmark JSON with step_time_s_median")
   assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_benchmark_script_counts_the_parameters_of_every_player_of_a_family(tmp_path):
+  out = tmp_path / "bench.json"
+  result = run_script("scripts/benchmark.py", *cli_args("text"), "--steps=1", "--warmup=0", "--input=synthetic",
+                      f"--output={out}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  state = jax.eval_shape(train.setup(smoke_config("text")).initial_state, 0)
+  want = {name: sum(x.size for x in jax.tree.leaves(player.params)) for name, player in state.players.items()}
+  assert json.loads(out.read_text())["param_counts"] == want and len(want) == 2
+  assert ", ".join(f"{name} {count:,}" for name, count in want.items()) in result.stdout
 
 
 def test_step_time_statistics_and_peak_flops_lookup():
