@@ -84,7 +84,7 @@ def get_config(arg="digits"):
                         conv_clamp=0)
     # The `auto` rule's gamma (0.0002 res^2 / batch: 0.0002 at 8x8) let G collapse to a few digits within
     # 600 steps with or without path length, style mixing or ADA, and at lr 0.001; gamma 1 and 10 did not,
-    # and on the digits gamma 1 learned faster (FD 114 against about 175 at step 1,500; docs/stylegan2.md).
+    # and on the digits gamma 1 learned faster (FD 194 against 252 at step 1,000; docs/stylegan2.md).
     config.r1.gamma = 1.0 if dataset == "digits" else 10.0
     config.ema.update(kimg=config.batch_size * 10 / 32, rampup=0.05)
     config.augment.ada_kimg = 20.0
