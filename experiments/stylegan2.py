@@ -19,8 +19,8 @@ Every setting trains with ADA (target 0.6, adjusted every 4 steps, 500 kimg for 
 regularized players (R1 every 16 D steps, path length every 4 G steps).
 The CPU-sized `digits` and `mnist` follow the reference's `auto` rule for a new data set (EMA half-life
 batch * 10 / 32 kimg with ramp-up 0.05, mapping 2, groups of 4) at a smaller width, with ADA's
-adjustment sped up (20 kimg) so p can move within the run, except gamma: 10 (Mescheder et al.'s and the
-zoo's r1), as the rule's 0.0002 at 8x8 let G collapse (docs/stylegan2.md).
+adjustment sped up (20 kimg) so p can move within the run, except gamma: 1 on the digits, 10 on MNIST
+(Mescheder et al.'s and the zoo's r1), as the rule's 0.0002 at 8x8 let G collapse (docs/stylegan2.md).
 Results (seed 0, the two runs sharing a 2-core CPU): digits, 4,000 steps, 2,041 s: 10/10 classes, digits FD
 16.0, precision 0.490, recall 0.722; MNIST, 2,500 steps, 5,123 s: 10/10 classes, MNIST FD 49.9, precision
 0.527, recall 0.246; truncation sweeps in docs/stylegan2.md. CIFAR-10 not measured yet.
