@@ -118,6 +118,7 @@ def test_sigterm_saves_and_the_cli_resume_is_bit_exact(family, tmp_path):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.usefixtures("oracle_data")
 def test_experiment_configs_lower_a_step_that_keeps_the_state_shapes(family):
   module = experiment_module(family)
   tasks = [t for t in getattr(module, "TASKS", [None]) if t not in ("digits2mnist", "edges2mnist")]
