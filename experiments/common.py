@@ -178,6 +178,15 @@ def divergence_policy() -> ml_collections.ConfigDict:
 TEXT_DATASETS = ("oracle", "coco")
 
 
+def text_arg(arg: str | None) -> tuple[str, bool]:
+  """(dataset, cpu) of a text experiment's argument: `oracle` (default) or `coco`, optionally `,cpu` (the
+  experiment sized for a 2-core CPU)."""
+  dataset, *options = (arg or "oracle").split(",")
+  if options not in ([], ["cpu"]):
+    raise ValueError(f"unknown option {','.join(options)!r}: expected nothing or 'cpu' (e.g. oracle,cpu)")
+  return dataset, options == ["cpu"]
+
+
 def text_config(gan: str, dataset: str) -> ml_collections.ConfigDict:
   """Keys shared by the text experiments (gan/families/text.py): the data (`oracle`, SeqGAN's synthetic
   benchmark, built in; `coco`, a directory of train.txt/test.txt given by --config.data.path), SeqGAN's

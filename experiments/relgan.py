@@ -17,10 +17,7 @@ from experiments import common
 
 
 def get_config(arg="oracle"):
-  dataset, *options = (arg or "oracle").split(",")
-  if options not in ([], ["cpu"]):
-    raise ValueError(f"unknown option {','.join(options)!r}: expected nothing or 'cpu' (e.g. oracle,cpu)")
-  cpu = options == ["cpu"]
+  dataset, cpu = common.text_arg(arg)
   config = common.text_config("relgan", dataset)
   config.model.generator.update(core="relational_memory", mem_slots=1, head_size=64 if cpu else 256, num_heads=2)
   config.mle_steps = 5000 if cpu else 23400
