@@ -6,7 +6,8 @@ GANs falling short") show is hard to beat once its sampling temperature is tuned
 `:oracle` (default): SeqGAN's synthetic benchmark (gan/data/text.py), 120 epochs of its 10,000 sequences
 (18,720 steps of 64, SeqGAN's PRE_EPOCH_NUM), Adam 1e-2 with gradients clipped to norm 5.
 `:coco`: a directory with train.txt and test.txt (`--config.data.path=DIR`), RelGAN's 150 epochs.
-No result is measured here yet.
+Result (`:oracle`, seed 0, 2-core CPU): NLL_oracle 8.902 (SeqGAN's Table 1: 9.038), NLL_test 9.124;
+at temperature 0.5 NLL_oracle 6.663 and NLL_test 13.692 (docs/text.md).
 """
 from experiments import common
 
