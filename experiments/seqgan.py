@@ -11,8 +11,9 @@ sequences (~47k batches) and gives D 5 x 3 such epochs after each G update; here
 `:oracle` (default, built in) or `:coco` (`--config.data.path=DIR` with train.txt and test.txt).
 `:oracle,cpu` / `:coco,cpu`: sized for a 2-core CPU, where the full schedule takes hours (at the full size
 a D pre-training step took ~12 s there and an adversarial step, whose 16 roll-outs of every prefix D
-scores, ~75 s, with two other runs sharing the CPU): 5,000 MLE steps (NLL_oracle is within 0.02 of its 120-epoch value after 3,120), D pre-trained for
-100 x 15 batches, 50 adversarial steps (a quarter of the reference's 200).
+scores, ~75 s, with two other runs sharing the CPU): 5,000 MLE steps (NLL_oracle is within 0.02 of its
+120-epoch value after 3,120), D pre-trained for 100 x 15 batches, 50 adversarial steps (a quarter of the
+reference's 200).
 Result (`:oracle,cpu`, seed 0, 3,431 s): NLL_oracle 8.814 (8.980 after its MLE stage; published 8.736),
 NLL_test 8.936 (8.744); about on a temperature-tuned MLE's curve (docs/text.md).
 """
