@@ -12,7 +12,8 @@ filter widths 2-5 x 300, highway, dropout keep 0.75, two linear layers.
 1,500 adversarial steps with the temperature horizon at the run's own end (so beta still reaches
 `temperature_max`). Measured there (oracle, sharing the CPU with another run): ~3 MLE steps/s, but ~27 s
 per adversarial step, so its adversarial stage still takes hours.
-After its MLE stage (step 5,000, seed 0): NLL_oracle 8.780, NLL_test 10.852 (docs/text.md).
+Result so far (seed 0): after its MLE stage (step 5,000) NLL_oracle 8.780, NLL_test 10.852; the
+adversarial stage is not measured yet (docs/text.md).
 """
 from experiments import common
 
