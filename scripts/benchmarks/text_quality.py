@@ -33,7 +33,6 @@ from gan import sweep  # noqa: E402
 from gan.errors import UserError  # noqa: E402
 
 GANS = ("mle", "seqgan", "relgan")
-CPU_SIZED = ("seqgan", "relgan")  # experiments with a `,cpu` variant (--cpu)
 PUBLISHED = {"oracle": {"mle": {"nll_oracle": 9.038}, "seqgan": {"nll_oracle": 8.736},
                         "relgan": {"nll_oracle": 6.680}},
              "coco": {"mle": {"bleu_2": .731, "bleu_3": .497, "bleu_4": .305, "bleu_5": .189},
@@ -103,7 +102,7 @@ def main(argv):
   parser.add_argument("--gans", default=",".join(GANS))
   parser.add_argument("--seeds", default="0")
   parser.add_argument("--cpu", action="store_true",
-                      help="SeqGAN and RelGAN at their CPU sizes (experiments/seqgan.py, relgan.py SUITE,cpu: shorter stages)")
+                      help="the experiments at their CPU sizes (experiments/*.py SUITE,cpu: shorter stages)")
   parser.add_argument("--coco_path", default="", help="directory with train.txt and test.txt")
   parser.add_argument("--workdir_root", default=None, help="default: /tmp/text_SUITE")
   parser.add_argument("--output", default=None)
@@ -120,7 +119,7 @@ def main(argv):
     seeds = [int(s) for s in args.seeds.split(",")]
     rows, sweeps = [], {}
     for gan in args.gans.split(","):
-      config = f"experiments/{gan}.py:{args.suite}" + (",cpu" if args.cpu and gan in CPU_SIZED else "")
+      config = f"experiments/{gan}.py:{args.suite}" + (",cpu" if args.cpu else "")
       runs = sweep.train_unfinished(config, seeds, overrides, os.path.join(root, gan))
       for row in sweep.collect(runs):
         rows.append({"gan": gan, **row})
