@@ -12,6 +12,7 @@ import pytest
 from gan import losses
 from gan import text_sequences as seq
 from gan.data import text as text_data
+from gan.data import tokenize
 from gan.errors import UserError
 from gan.families import text as text_family
 from gan.models import text_generators
@@ -229,6 +230,27 @@ def test_text_files_vocabulary_unknown_words_and_long_lines(tmp_path):
   capped = text_data.load_text_files(path, vocabulary="train", max_vocab=2)
   assert capped.words == ["<eos>", "<bos>", "<unk>", "a", "cat"]
   assert text_data.decode(capped.train, capped.words, capped.eos_id)[1] == "a <unk>"
+
+
+@pytest.mark.parametrize("line,tokens", [
+    ("a bicycle replica with a clock as the front wheel.", "a bicycle replica with a clock as the front wheel ."),
+    ("a dog's toy, 1,000 cats: two.. yes", "a dog 's toy , 1,000 cats : two .. yes"),
+    ('the "blue" bus isn\'t here; a man. a dog.', "the `` blue '' bus is n't here ; a man. a dog ."),
+    ("letters 'mt' on the dogs' bed (left) -- cannot go?", "letters ' mt ' on the dogs ' bed ( left ) -- can not go ?"),
+    ("we'll gonna $5 & more!", "we 'll gon na $ 5 & more !")])
+def test_treebank_tokens_are_nltks_word_tokenize(line, tokens):
+  """Hand-checked against NLTK 3.10's word_tokenize(line, preserve_line=True), which agrees with
+  gan/data/tokenize.py on every line of the COCO benchmark files (docs/text.md)."""
+  assert tokenize.treebank(line) == tokens.split()
+  assert tokenize.tokenize(line, "whitespace") == line.split()
+
+
+def test_text_files_with_the_treebank_tokenizer(tmp_path):
+  path = write_text(tmp_path, ["a cat sat.", "a dog, a cat."], ["a cat's hat."])
+  data = text_data.load_text_files(path, tokenizer="treebank")
+  assert data.words[3:] == ["a", ".", "cat", "'s", ",", "dog", "hat", "sat"]  # "sat." is "sat", "."
+  assert text_data.decode(data.test, data.words, data.eos_id) == ["a cat 's hat ."]
+  assert data.info["tokenizer"] == "treebank"
 
 
 @pytest.mark.parametrize("layout,message", [

@@ -12,7 +12,8 @@ process p of P taking its rows), so resumed runs and any number of devices see t
   CPU so every machine gets the same ones. Its entropy estimate is the oracle's own per-token NLL of its
   test set (`oracle_entropy`).
 - `text_file`: a directory with `train.txt` and `test.txt`, one sentence per line, words separated by
-  spaces (the Texygen/RelGAN layout of COCO captions). The vocabulary is `<eos>` (id 0), `<bos>` (1, the
+  spaces (the Texygen/RelGAN layout of COCO captions), or with `tokenizer="treebank"` split as NLTK's
+  `word_tokenize` splits them, as those benchmarks do (gan/data/tokenize.py). The vocabulary is `<eos>` (id 0), `<bos>` (1, the
   start input only), `<unk>` (2), then the words by decreasing frequency (ties alphabetical) over the
   training file, or both files with `vocabulary="train+test"` (Texygen's `text_precess`, so the test
   set has no unknown words); `max_vocab` > 0 keeps that many words, the rest become `<unk>`. A sentence
@@ -30,7 +31,7 @@ import os
 
 import numpy as np
 
-from gan.data import ArrayDataset
+from gan.data import ArrayDataset, tokenize
 from gan.errors import UserError
 
 EOS, BOS, UNK = "<eos>", "<bos>", "<unk>"
@@ -84,12 +85,12 @@ def sentences(tokens: np.ndarray, eos_id: int) -> list[tuple[int, ...]]:
   return out
 
 
-def _read_lines(path: str) -> list[list[str]]:
+def _read_lines(path: str, tokenizer: str) -> list[list[str]]:
   if not os.path.isfile(path):
     raise UserError(f"data.path: {path} does not exist (expected train.txt and test.txt, one sentence per line)")
   try:
     with open(path, encoding="utf-8") as f:
-      lines = [line.split() for line in f]
+      lines = [tokenize.tokenize(line.strip(), tokenizer) for line in f]
   except (OSError, UnicodeDecodeError) as e:
     raise UserError(f"data.path: {path} cannot be read as UTF-8 text ({e})") from None
   lines = [words for words in lines if words]
@@ -116,19 +117,22 @@ def encode(lines: list[list[str]], index: dict[str, int], max_length: int) -> tu
   return out, truncated
 
 
-def load_text_files(path: str, *, max_length: int = 0, vocabulary: str = "train+test", max_vocab: int = 0) -> TextData:
-  """`train.txt` and `test.txt` of directory `path` (module docstring)."""
+def load_text_files(path: str, *, max_length: int = 0, vocabulary: str = "train+test", max_vocab: int = 0,
+                    tokenizer: str = "whitespace") -> TextData:
+  """`train.txt` and `test.txt` of directory `path` (module docstring), lines split by `tokenizer`
+  (gan/data/tokenize.py)."""
   if not (isinstance(path, str) and path and os.path.isdir(path)):
     raise UserError(f"data.path={path!r}: expected a directory holding train.txt and test.txt")
   files = {split: os.path.join(path, f"{split}.txt") for split in SPLITS}
-  lines = {split: _read_lines(f) for split, f in files.items()}
+  lines = {split: _read_lines(f, tokenizer) for split, f in files.items()}
   words = build_vocabulary(lines["train"] + (lines["test"] if vocabulary == "train+test" else []), max_vocab)
   index = {w: i for i, w in enumerate(words)}
   longest = max(len(s) for split in SPLITS for s in lines[split])
   length = max_length or longest + 1
   (train, train_cut), (test, test_cut) = (encode(lines[s], index, length) for s in SPLITS)
   unknown = {s: int(np.sum(arr == index[UNK])) for s, arr in (("train", train), ("test", test))}
-  info = {"files": files, "sentences": {"train": len(train), "test": len(test)}, "vocabulary": vocabulary,
+  info = {"files": files, "sentences": {"train": len(train), "test": len(test)}, "tokenizer": tokenizer,
+          "vocabulary": vocabulary,
           "vocab_size": len(words), "longest_line_words": longest, "max_length": length,
           "truncated_lines": {"train": train_cut, "test": test_cut}, "unknown_tokens": unknown}
   return TextData(train=train, test=test, vocab_size=len(words), bos_id=index[BOS], eos_id=index[EOS],
@@ -196,4 +200,5 @@ def load(data_config) -> TextData:
   if data_config.name == "oracle":
     return load_oracle(data_config.oracle, data_config.max_length or 20)
   return load_text_files(data_config.path, max_length=data_config.max_length,
-                         vocabulary=data_config.vocabulary, max_vocab=data_config.max_vocab)
+                         vocabulary=data_config.vocabulary, max_vocab=data_config.max_vocab,
+                         tokenizer=data_config.get("tokenizer", "whitespace"))

@@ -53,6 +53,7 @@ from gan import config_validation as cv
 from gan import factory, losses, players
 from gan import text_sequences as seq
 from gan.data import text as text_data
+from gan.data import tokenize
 from gan.errors import UserError
 from gan.families.base import Family
 from gan.models import text_discriminators, text_generators
@@ -370,6 +371,7 @@ class TextFamily(Family):
       if not (isinstance(path, str) and path and os.path.isdir(path)):
         cv.fail("data.path", path, "a directory holding train.txt and test.txt (one sentence per line)")
       cv.choice(config, "data.vocabulary", text_data.VOCABULARIES)
+      cv.choice(config, "data.tokenizer", tokenize.TOKENIZERS)
       cv.int_at_least(config, "data.max_vocab", 0)
     _validate_stage_lengths(config)
     g = "model.generator"
