@@ -207,12 +207,13 @@ def text_config(gan: str, dataset: str) -> ml_collections.ConfigDict:
   config.profile_steps = (0, 0)
   oracle = dict(seed=0, vocab_size=5000, embed_dim=32, hidden_dim=32, num_train=10000, num_test=10000)
   # max_length: oracle 20 (SeqGAN); text files 0 = the longest line + 1 (every sentence ends with <eos>).
-  # vocabulary: "train+test" (Texygen's, no unknown test words) or "train"; max_vocab 0 = every word.
+  # vocabulary: "train" (RelGAN's run.py: the training file's words; other test words are <unk>) or
+  # "train+test"; max_vocab 0 = every word.
   # tokenizer: "treebank" (NLTK's word_tokenize, as Texygen and RelGAN split COCO's lines: "wheel." is
   # "wheel", ".") or "whitespace" (gan/data/tokenize.py).
   config.data = ml_collections.ConfigDict(dict(
       name="oracle" if dataset == "oracle" else "text_file", path="", max_length=20 if dataset == "oracle" else 0,
-      vocabulary="train+test", max_vocab=0, tokenizer="treebank", oracle=oracle))
+      vocabulary="train", max_vocab=0, tokenizer="treebank", oracle=oracle))
   config.model = ml_collections.ConfigDict(dict(
       compute_dtype="float32",
       # core lstm (SeqGAN) | relational_memory (RelGAN: mem_slots, head_size, num_heads)

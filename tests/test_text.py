@@ -247,7 +247,7 @@ def test_treebank_tokens_are_nltks_word_tokenize(line, tokens):
 
 def test_text_files_with_the_treebank_tokenizer(tmp_path):
   path = write_text(tmp_path, ["a cat sat.", "a dog, a cat."], ["a cat's hat."])
-  data = text_data.load_text_files(path, tokenizer="treebank")
+  data = text_data.load_text_files(path, tokenizer="treebank", vocabulary="train+test")
   assert data.words[3:] == ["a", ".", "cat", "'s", ",", "dog", "hat", "sat"]  # "sat." is "sat", "."
   assert text_data.decode(data.test, data.words, data.eos_id) == ["a cat 's hat ."]
   assert data.info["tokenizer"] == "treebank"

@@ -11,15 +11,16 @@ process p of P taking its rows), so resumed runs and any number of devices see t
   another project's file); the training and test sets are its samples from two other seeds, drawn on the
   CPU so every machine gets the same ones. Its entropy estimate is the oracle's own per-token NLL of its
   test set (`oracle_entropy`).
-- `text_file`: a directory with `train.txt` and `test.txt`, one sentence per line, words separated by
-  spaces (the Texygen/RelGAN layout of COCO captions), or with `tokenizer="treebank"` split as NLTK's
-  `word_tokenize` splits them, as those benchmarks do (gan/data/tokenize.py). The vocabulary is `<eos>` (id 0), `<bos>` (1, the
-  start input only), `<unk>` (2), then the words by decreasing frequency (ties alphabetical) over the
-  training file, or both files with `vocabulary="train+test"` (Texygen's `text_precess`, so the test
-  set has no unknown words); `max_vocab` > 0 keeps that many words, the rest become `<unk>`. A sentence
-  is its word ids followed by `<eos>` up to `max_length` (0: the longest line + 1, so every sentence
-  ends with an `<eos>`, as Texygen pads with its end code); longer lines keep their first
-  `max_length - 1` words (counted in `truncated_lines`).
+- `text_file`: a directory with `train.txt` and `test.txt`, one sentence per line (the Texygen/RelGAN
+  layout of COCO captions), split into words by `tokenizer`: `treebank` as NLTK's `word_tokenize` splits
+  them, as those benchmarks do, or `whitespace` (gan/data/tokenize.py). The vocabulary is `<eos>` (id 0),
+  `<bos>` (1, the start input only), `<unk>` (2), then the words by decreasing frequency (ties
+  alphabetical) over the training file (as weilinie/RelGAN's run.py builds it, from the training file
+  alone; test words outside it are `<unk>`), or both files with `vocabulary="train+test"` (no unknown
+  test words); `max_vocab` > 0 keeps that many words, the rest become `<unk>`. A sentence is its word
+  ids followed by `<eos>` up to `max_length` (0: the longest line + 1, so every sentence ends with an
+  `<eos>`, as Texygen pads with its end code); longer lines keep their first `max_length - 1` words
+  (counted in `truncated_lines`).
 """
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ def encode(lines: list[list[str]], index: dict[str, int], max_length: int) -> tu
   return out, truncated
 
 
-def load_text_files(path: str, *, max_length: int = 0, vocabulary: str = "train+test", max_vocab: int = 0,
+def load_text_files(path: str, *, max_length: int = 0, vocabulary: str = "train", max_vocab: int = 0,
                     tokenizer: str = "whitespace") -> TextData:
   """`train.txt` and `test.txt` of directory `path` (module docstring), lines split by `tokenizer`
   (gan/data/tokenize.py)."""
