@@ -1,7 +1,10 @@
 """The zoo and text benchmark scripts' tables, bars and argument errors (scripts/benchmarks/zoo.py,
 text_quality.py), and the shared `sweep.train_unfinished` they train with (no training here)."""
+import json
 import os
 import sys
+
+import pytest
 
 from gan import sweep
 from tests.test_cli import ROOT
@@ -53,3 +56,26 @@ def test_train_unfinished_trains_only_what_is_not_finished(monkeypatch, tmp_path
   runs = sweep.train_unfinished("experiments/ring8.py", [0, 1], ["--config.num_train_steps=10"], str(tmp_path))
   assert [r.seed for r in runs] == [0, 1]
   assert calls == [(runs[0].workdir, ["--config.num_train_steps=10", *runs[0].overrides()])]
+
+
+def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, tmp_path):
+  """A finished run's sweep is reused; once the run has moved on (another step) it is evaluated again."""
+  from gan import families, sampling  # pylint: disable=g-import-not-at-top
+
+  class Evaluated(Exception):
+    pass
+
+  def evaluate(config):
+    raise Evaluated
+
+  step = {"value": 500}
+  monkeypatch.setattr(sampling, "load_run", lambda workdir: (None, None, None, type("S", (), {"step": step["value"]})))
+  monkeypatch.setattr(families, "get", evaluate)
+  kept = [{"temperature": t, "nll_test": t} for t in (0.5, 1.0)]
+  (tmp_path / "temperature_sweep.json").write_text(json.dumps({"step": 500, "rows": kept}))
+  assert text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0)) == kept
+  with pytest.raises(Evaluated):  # other temperatures
+    text_quality.temperature_sweep(str(tmp_path), (0.5, 0.8))
+  step["value"] = 600
+  with pytest.raises(Evaluated):  # the run has moved on
+    text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0))

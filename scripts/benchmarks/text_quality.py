@@ -45,9 +45,16 @@ QUALITY = {"oracle": "nll_oracle", "coco": "bleu_4"}
 
 
 def temperature_sweep(workdir: str, temperatures) -> list[dict]:
-  """The run's final checkpoint evaluated (gan/families/text_evaluation.py) at each temperature."""
+  """The run's final checkpoint evaluated (gan/families/text_evaluation.py) at each temperature; kept in
+  WORKDIR/temperature_sweep.json with the step it evaluated and reused while the run has not moved on."""
   from gan import families, sampling  # pylint: disable=g-import-not-at-top
   config, _, game, state = sampling.load_run(workdir)
+  path = os.path.join(workdir, "temperature_sweep.json")
+  if os.path.isfile(path):
+    with open(path) as f:
+      kept = json.load(f)
+    if kept.get("step") == int(state.step) and [r["temperature"] for r in kept["rows"]] == list(temperatures):
+      return kept["rows"]
   family = families.get(config)
   data = family.dataset(config).text
   from gan.families import text_evaluation  # pylint: disable=g-import-not-at-top
@@ -58,6 +65,8 @@ def temperature_sweep(workdir: str, temperatures) -> list[dict]:
     evaluator = text_evaluation.TextEvaluator(config, game, data, workdir)
     rows.append({"temperature": float(t), **evaluator.evaluate_state(int(state.step), state,
                                                                       write_files=False).metrics})
+  with open(path, "w") as f:
+    json.dump({"step": int(state.step), "rows": rows}, f, indent=1)
   return rows
 
 
@@ -125,8 +134,6 @@ def main(argv):
         rows.append({"gan": gan, **row})
         print(table([rows[-1]], args.suite).splitlines()[-1], flush=True)
       sweeps[gan] = temperature_sweep(runs[0].workdir, TEMPERATURES)
-      with open(os.path.join(runs[0].workdir, "temperature_sweep.json"), "w") as f:
-        json.dump(sweeps[gan], f, indent=1)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
