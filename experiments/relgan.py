@@ -14,8 +14,9 @@ filter widths 2-5 x 300, highway, dropout keep 0.75, two linear layers.
 ~90% of the full D's FLOPs, 16x smaller): an adversarial step takes ~1.9 s on an idle 2-core CPU instead of
 ~14 s with the full D. On COCO (36 tokens) a step takes ~0.43 s (MLE) and ~4.3 s (adversarial) there, so
 `:coco,cpu` trains 3,000 MLE and 400 adversarial steps to fit in an hour.
-Result so far (seed 0): after its MLE stage (step 5,000) NLL_oracle 8.780, NLL_test 10.852; the
-adversarial stage is not measured yet (docs/text.md).
+Result (`:oracle,cpu`, seed 0, 8,294 s sharing the CPU): NLL_oracle 8.590 (8.780 after its MLE stage;
+published SeqGAN 8.736, RelGAN 6.680), NLL_test 11.046 (10.852); a temperature-tuned MLE is better at that
+NLL_test (docs/text.md).
 """
 from experiments import common
 
