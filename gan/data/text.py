@@ -202,4 +202,4 @@ def load(data_config) -> TextData:
     return load_oracle(data_config.oracle, data_config.max_length or 20)
   return load_text_files(data_config.path, max_length=data_config.max_length,
                          vocabulary=data_config.vocabulary, max_vocab=data_config.max_vocab,
-                         tokenizer=data_config.get("tokenizer", "whitespace"))
+                         tokenizer=data_config.tokenizer)
