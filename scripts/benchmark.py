@@ -6,8 +6,8 @@
 
 Builds the run exactly as training does (gan/train.py `setup`, same device wrapper, donated state,
 `config.steps_per_call` steps per compiled call), compiles the call once ahead of time (`compile_s`,
-and XLA's cost analysis gives the FLOPs of a step), then times `--steps` steps after `--warmup`, each
-call separately (blocking on its outputs):
+and XLA's cost analysis of the lowered program gives the FLOPs of a step), then times `--steps` steps
+after `--warmup`, each call separately (blocking on its outputs):
   - synthetic: one batch already on the devices, reused (the model's speed alone);
   - real: batches made by the real input pipeline and put on the devices by the same background
     prefetcher as training;
