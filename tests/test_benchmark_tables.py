@@ -69,7 +69,8 @@ def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, t
     raise Evaluated
 
   step = {"value": 500}
-  monkeypatch.setattr(sampling, "load_run", lambda workdir: (None, None, None, type("S", (), {"step": step["value"]})))
+  monkeypatch.setattr(sampling, "load_run",
+                      lambda workdir, at=None: (None, None, None, type("S", (), {"step": at or step["value"]})))
   monkeypatch.setattr(families, "get", evaluate)
   kept = [{"temperature": t, "nll_test": t} for t in (0.5, 1.0)]
   (tmp_path / "temperature_sweep.json").write_text(json.dumps({"step": 500, "rows": kept}))
@@ -79,3 +80,23 @@ def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, t
   step["value"] = 600
   with pytest.raises(Evaluated):  # the run has moved on
     text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0))
+  with pytest.raises(Evaluated):  # an earlier checkpoint has its own file
+    text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0), step=500)
+  (tmp_path / "temperature_sweep_step_500.json").write_text(json.dumps({"step": 500, "rows": kept}))
+  assert text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0), step=500) == kept
+
+
+@pytest.mark.parametrize("gan,mle_steps,kept,expected", [
+    ("relgan", 3000, [2000, 3000, 3400], 3000),  # the MLE stage's last checkpoint was kept
+    ("relgan", 3000, [3400], None),              # pruned
+    ("mle", 3000, [3000], None),                 # no adversarial stage
+    ("seqgan", 3400, [3400], None),              # the run never left its MLE stage
+])
+def test_text_mle_stage_checkpoint(monkeypatch, gan, mle_steps, kept, expected):
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from gan import checkpointing, sampling  # pylint: disable=g-import-not-at-top
+  config = ml_collections.ConfigDict(dict(gan=gan, mle_steps=mle_steps, num_train_steps=3400))
+  monkeypatch.setattr(sampling, "load_run", lambda workdir: (config, None, None, None))
+  manager = type("M", (), {"all_steps": lambda self: kept})()
+  monkeypatch.setattr(checkpointing, "Checkpointer", lambda *a, **k: type("C", (), {"manager": manager})())
+  assert text_quality.mle_stage_checkpoint("unused") == expected

@@ -14,7 +14,9 @@ Suites:
   10,000 samples) and NLL_test (G's NLL of the oracle's 10,000 held-out sequences: coverage), beside the
   published NLL_oracle (SeqGAN paper, Table 1: MLE 9.038, SeqGAN 8.736; LeakGAN 7.038 and RelGAN 6.680
   from RelGAN's Table 1). Then every run is evaluated at temperatures 0.5 ... 1.5 and the plot puts
-  NLL_oracle against NLL_test: a GAN beats MLE only if it lies below MLE's temperature curve.
+  NLL_oracle against NLL_test: a GAN beats MLE only if it lies below MLE's temperature curve. Each GAN's
+  checkpoint at the end of its MLE stage, when the run kept it, is swept too ("GAN (MLE stage)"): the
+  same generator before adversarial training, the controlled baseline for what that stage adds.
 - `coco`: COCO captions (a directory with train.txt and test.txt; Texygen's files). BLEU-2..5 of 200
   samples against the whole test set and Self-BLEU-2..5, beside the published BLEU (RelGAN's Table 2:
   MLE .731/.497/.305/.189, RelGAN(100) .849/.687/.502/.331), and the same temperature sweep with
@@ -44,12 +46,14 @@ TEMPERATURES = (0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 QUALITY = {"oracle": "nll_oracle", "coco": "bleu_4"}
 
 
-def temperature_sweep(workdir: str, temperatures) -> list[dict]:
-  """The run's final checkpoint evaluated (gan/families/text_evaluation.py) at each temperature; kept in
-  WORKDIR/temperature_sweep.json with the step it evaluated and reused while the run has not moved on."""
+def temperature_sweep(workdir: str, temperatures, step: int | None = None) -> list[dict]:
+  """The run's checkpoint at `step` (default: the final one) evaluated (gan/families/text_evaluation.py)
+  at each temperature; kept in WORKDIR/temperature_sweep.json (temperature_sweep_step_STEP.json for a
+  given step) with the step it evaluated and reused while the run has not moved on."""
   from gan import families, sampling  # pylint: disable=g-import-not-at-top
-  config, _, game, state = sampling.load_run(workdir)
-  path = os.path.join(workdir, "temperature_sweep.json")
+  config, _, game, state = sampling.load_run(workdir, step)
+  name = "temperature_sweep.json" if step is None else f"temperature_sweep_step_{step}.json"
+  path = os.path.join(workdir, name)
   if os.path.isfile(path):
     with open(path) as f:
       kept = json.load(f)
@@ -68,6 +72,17 @@ def temperature_sweep(workdir: str, temperatures) -> list[dict]:
   with open(path, "w") as f:
     json.dump({"step": int(state.step), "rows": rows}, f, indent=1)
   return rows
+
+
+def mle_stage_checkpoint(workdir: str) -> int | None:
+  """The step of a GAN run's checkpoint at the end of its MLE stage (`config.mle_steps`), if the run kept
+  one and has an adversarial stage after it; else None."""
+  from gan import checkpointing, sampling  # pylint: disable=g-import-not-at-top
+  config = sampling.load_run(workdir)[0]
+  if config.gan == "mle" or config.mle_steps >= config.num_train_steps:
+    return None
+  kept = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000, create=False).manager.all_steps()
+  return config.mle_steps if config.mle_steps in kept else None
 
 
 def table(rows: list[dict], suite: str) -> str:
@@ -92,7 +107,8 @@ def plot(sweeps: dict[str, list[dict]], suite: str, path: str) -> None:
   fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=120)
   for name, rows in sweeps.items():
     xs, ys = [r["nll_test"] for r in rows], [r[quality] for r in rows]
-    ax.plot(xs, ys, "o-" if name == "mle" else "s--", label=name, lw=2 if name == "mle" else 1.2)
+    style = "o-" if name == "mle" else "x:" if name.endswith("(MLE stage)") else "s--"
+    ax.plot(xs, ys, style, label=name, lw=2 if name == "mle" else 1.2)
     at_one = [r for r in rows if r["temperature"] == 1.0]
     if at_one:
       ax.annotate("T=1", (at_one[0]["nll_test"], at_one[0][quality]), fontsize=8, xytext=(4, 4),
@@ -134,6 +150,9 @@ def main(argv):
         rows.append({"gan": gan, **row})
         print(table([rows[-1]], args.suite).splitlines()[-1], flush=True)
       sweeps[gan] = temperature_sweep(runs[0].workdir, TEMPERATURES)
+      stage_end = mle_stage_checkpoint(runs[0].workdir)
+      if stage_end is not None:  # the same G before its adversarial stage: the controlled baseline
+        sweeps[f"{gan} (MLE stage)"] = temperature_sweep(runs[0].workdir, TEMPERATURES, stage_end)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
