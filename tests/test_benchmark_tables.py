@@ -93,10 +93,13 @@ def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, t
     ("seqgan", 3400, [3400], None),              # the run never left its MLE stage
 ])
 def test_text_mle_stage_checkpoint(monkeypatch, gan, mle_steps, kept, expected):
-  import ml_collections  # pylint: disable=g-import-not-at-top
-  from gan import checkpointing, sampling  # pylint: disable=g-import-not-at-top
-  config = ml_collections.ConfigDict(dict(gan=gan, mle_steps=mle_steps, num_train_steps=3400))
-  monkeypatch.setattr(sampling, "load_run", lambda workdir: (config, None, None, None))
-  manager = type("M", (), {"all_steps": lambda self: kept})()
-  monkeypatch.setattr(checkpointing, "Checkpointer", lambda *a, **k: type("C", (), {"manager": manager})())
+  from gan import checkpointing  # pylint: disable=g-import-not-at-top
+  config = dict(gan=gan, mle_steps=mle_steps, num_train_steps=3400)
+
+  class Saved:  # a run's checkpoint directory: its config and the steps it kept
+    manager = type("M", (), {"all_steps": lambda self: kept})()
+
+    def read_config(self):
+      return config, {}
+  monkeypatch.setattr(checkpointing, "Checkpointer", lambda *a, **k: Saved())
   assert text_quality.mle_stage_checkpoint("unused") == expected

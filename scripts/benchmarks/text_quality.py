@@ -77,12 +77,12 @@ def temperature_sweep(workdir: str, temperatures, step: int | None = None) -> li
 def mle_stage_checkpoint(workdir: str) -> int | None:
   """The step of a GAN run's checkpoint at the end of its MLE stage (`config.mle_steps`), if the run kept
   one and has an adversarial stage after it; else None."""
-  from gan import checkpointing, sampling  # pylint: disable=g-import-not-at-top
-  config = sampling.load_run(workdir)[0]
-  if config.gan == "mle" or config.mle_steps >= config.num_train_steps:
+  from gan import checkpointing  # pylint: disable=g-import-not-at-top
+  ckpt = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000, create=False)
+  config = ckpt.read_config()[0]
+  if config["gan"] == "mle" or config["mle_steps"] >= config["num_train_steps"]:
     return None
-  kept = checkpointing.Checkpointer(workdir, every_steps=1, max_to_keep=1_000_000, create=False).manager.all_steps()
-  return config.mle_steps if config.mle_steps in kept else None
+  return config["mle_steps"] if config["mle_steps"] in ckpt.manager.all_steps() else None
 
 
 def table(rows: list[dict], suite: str) -> str:
