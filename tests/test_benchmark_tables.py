@@ -1,5 +1,5 @@
-"""The zoo and text benchmark scripts' tables, bars and argument errors (scripts/benchmarks/zoo.py,
-text_quality.py), and the shared `sweep.train_unfinished` they train with (no training here)."""
+"""The zoo, StyleGAN2 and text benchmark scripts' tables, bars and argument errors
+(scripts/benchmarks/zoo.py, stylegan2_quality.py, text_quality.py), and the shared `sweep.train_unfinished` they train with (no training here)."""
 import json
 import os
 import sys
@@ -10,6 +10,7 @@ from gan import sweep
 from tests.test_cli import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts", "benchmarks"))
+import stylegan2_quality  # noqa: E402  pylint: disable=g-import-not-at-top
 import text_quality  # noqa: E402  pylint: disable=g-import-not-at-top
 import zoo  # noqa: E402  pylint: disable=g-import-not-at-top
 
@@ -33,6 +34,19 @@ def test_zoo_mnist_rows_use_the_mnist_metrics_and_the_30_minute_bar(capsys):
   assert zoo.main(["--dataset=mnist"]) == 2
   assert capsys.readouterr().err.splitlines() == [
       "error: --mnist_path: --dataset=mnist needs the directory of the MNIST IDX files"]
+
+
+def test_stylegan2_ladder_rungs_are_explicit_and_reuse_the_main_run_only_where_it_is_configured():
+  """Each rung adds one thing to the one before; on the digits (path length, mixing and ADA on) the last
+  rung is the config itself, and every rung's settings are keys the config has."""
+  digits = stylegan2_quality.experiment_config("digits")
+  reused = [name for _, name, settings in stylegan2_quality.LADDER if stylegan2_quality.is_configured(digits, settings)]
+  assert reused == ["stylegan2_r1_pl_ada"]
+  plain = dict(stylegan2_quality.PLAIN)
+  assert plain == {"r1.gamma": 0.0, "path_length.weight": 0.0, "style_mixing_prob": 0.0, "augment.kind": "none"}
+  no_pl = stylegan2_quality.experiment_config("digits")
+  no_pl.path_length.weight = 0.0
+  assert not stylegan2_quality.is_configured(no_pl, stylegan2_quality.LADDER[-1][2])
 
 
 def test_text_table_puts_the_published_numbers_beside_the_runs(capsys):
