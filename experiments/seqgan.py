@@ -26,7 +26,7 @@ def get_config(arg="oracle"):
   dataset, cpu = common.text_arg(arg)
   config = common.text_config("seqgan", dataset)
   oracle = config.data.name == "oracle"
-  config.mle_steps = (5000 if oracle else 4000) if cpu else 18720
+  config.mle_steps = (5000 if oracle else 2000) if cpu else 18720
   config.d_pretrain_steps = (100 if oracle else 50) if cpu else 1000
   config.num_train_steps = config.mle_steps + config.d_pretrain_steps + ((50 if oracle else 15) if cpu else 200)
   config.n_critic = 15

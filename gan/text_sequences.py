@@ -71,13 +71,26 @@ def nll(generator, params, tokens, *, bos_id: int, eos_id: int, temperature: flo
   return -jnp.sum(log_p * m), jnp.sum(m)
 
 
-def inverse_cdf_sample(keys, logits):
+def inverse_cdf_sample(keys, logits, block: int = 64):
   """One categorical draw per row of `logits` (B, V) from one uniform u per row (its key): the first index
-  whose cumulative probability exceeds u (one random number per token instead of V Gumbel draws)."""
+  whose cumulative probability exceeds u (one random number per token instead of V Gumbel draws). Found
+  in two levels, the same index up to float rounding: the block of `block` classes whose cumulative mass
+  first exceeds u, then the class within it; a cumulative sum over V / block block masses and one over
+  `block` classes instead of one over all V (on a CPU, XLA's cumulative sum over COCO's 4,659 words was
+  three quarters of a sampling step)."""
+  batch, vocab = logits.shape
+  num_blocks = -(-vocab // block)
   u = jax.vmap(jax.random.uniform)(keys)
-  cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
-  token = jnp.sum(cdf < u[:, None] * cdf[:, -1:], axis=-1)
-  return jnp.minimum(token, logits.shape[-1] - 1).astype(jnp.int32)
+  mass = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))  # unnormalised: u is scaled instead
+  mass = jnp.pad(mass, ((0, 0), (0, num_blocks * block - vocab))).reshape(batch, num_blocks, block)
+  block_mass = jnp.sum(mass, axis=-1)
+  block_cdf = jnp.cumsum(block_mass, axis=-1)
+  target = u * block_cdf[:, -1]
+  j = jnp.minimum(jnp.sum(block_cdf < target[:, None], axis=-1), num_blocks - 1)
+  rest = target - (block_cdf - block_mass)[jnp.arange(batch), j]
+  within = jnp.cumsum(mass[jnp.arange(batch), j], axis=-1)
+  token = j * block + jnp.minimum(jnp.sum(within < rest[:, None], axis=-1), block - 1)
+  return jnp.minimum(token, vocab - 1).astype(jnp.int32)
 
 
 def sample(generator, params, keys, *, length: int, bos_id: int, eos_id: int, temperature: float = 1.0,

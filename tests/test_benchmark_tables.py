@@ -61,6 +61,10 @@ def test_text_table_puts_the_published_numbers_beside_the_runs(capsys):
   assert text_quality.main(["--suite=coco", "--coco_path=/nonexistent"]) == 2
   assert capsys.readouterr().err.splitlines() == [
       "error: --coco_path='/nonexistent': expected a directory with train.txt and test.txt"]
+  for bad in ("", "1,x", "0.5,0"):
+    assert text_quality.main(["--suite=oracle", f"--temperatures={bad}"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: --temperatures={bad!r}: expected a comma-separated list of numbers > 0"]
 
 
 def test_train_unfinished_trains_only_what_is_not_finished(monkeypatch, tmp_path):

@@ -15,7 +15,7 @@ from gan.data import text as text_data
 from gan.data import tokenize
 from gan.errors import UserError
 from gan.families import text as text_family
-from gan.models import text_generators
+from gan.models import text_discriminators, text_generators
 from tests.helpers import assert_trees_close, run_steps
 from tests.test_cli import run_script
 
@@ -147,14 +147,15 @@ def test_rsgan_loss_is_the_pairwise_logistic_loss():
 
 
 class TokenScore(text_family.nn.Module):
-  """A stand-in D for the REINFORCE test: logit = score[token] of a one-token sequence."""
+  """A stand-in D for the REINFORCE test: logit = score[token] of a one-token sequence (one-hot or ids, as
+  the text discriminators read them)."""
   score: tuple
 
   @text_family.nn.compact
   def __call__(self, x, example_ids=None, *, train):
     del example_ids, train
     self.param("unused", jax.nn.initializers.zeros, (1,))
-    return x[:, 0, :] @ jnp.asarray(self.score)[:, None]
+    return text_discriminators.embed(x, jnp.asarray(self.score)[:, None])[:, 0, :]
 
 
 def test_seqgan_policy_gradient_matches_the_closed_form_on_a_two_token_toy():

@@ -247,6 +247,18 @@ def test_discriminator_on_one_hots_matches_numpy_embedding_lookup(cls, kwargs, r
 
 
 @pytest.mark.parametrize("cls,kwargs", [(SeqGANDiscriminator, SEQ), (RelGANDiscriminator, REL)])
+def test_token_ids_give_exactly_the_one_hot_logits(cls, kwargs):
+  """SeqGAN's roll-outs pass D token ids (a lookup) instead of one-hots (a product): the same numbers."""
+  model = cls(**kwargs)
+  tokens, x = tokens_and_one_hot()
+  variables = random_params(lambda: model.init(KEY, x, train=False), 1, 0.3)
+  apply = jax.jit(lambda v, x: model.apply(v, x, train=False))
+  np.testing.assert_array_equal(apply(variables, jnp.asarray(tokens, jnp.int32)), apply(variables, x))
+  with pytest.raises(ValueError, match=r"token ids \(B, L\)"):
+    model.apply(variables, jnp.asarray(x, jnp.float32)[..., :3], train=False)
+
+
+@pytest.mark.parametrize("cls,kwargs", [(SeqGANDiscriminator, SEQ), (RelGANDiscriminator, REL)])
 def test_soft_one_hots_embed_as_convex_combinations(cls, kwargs):
   model = cls(**kwargs)
   tokens_a, a = tokens_and_one_hot(1)

@@ -230,7 +230,7 @@ class TextGame:
     ids = players.example_ids(self.batch_size, local, axis_name)
 
     def real_probability(candidates):
-      logits = self._d_logits(d.params, self._one_hot(candidates), ids, rollout_key, train=False)
+      logits = self._d_logits(d.params, candidates, ids, rollout_key, train=False)  # ids: D looks them up
       return jax.nn.sigmoid(logits[:, 0])
 
     rewards = lax.stop_gradient(seq.rollout_rewards(

@@ -5,7 +5,7 @@ Networks for Sentence Classification") and RelGAN's with multiple embedded repre
 
 Both read x (B, L, V): real sequences as one-hot rows, RelGAN's Gumbel-softmax samples as soft one-hots (rows
 on the simplex), and embed them as x @ E with E a (V, embed_dim) matrix: E[token] for a one-hot row, the
-convex combination of E's rows for a soft one. Then, per filter width k, a "VALID" convolution over time
+convex combination of E's rows for a soft one; or x (B, L) integer token ids, looked up as E[x]. Then, per filter width k, a "VALID" convolution over time
 spanning the whole embedding (L - k + 1 outputs), ReLU and max-over-time pooling; the pooled features of all
 widths concatenated; one highway layer (Srivastava et al. 2015, "Highway Networks"):
   z = t * relu(y W_H + b_H) + (1 - t) * y,   t = sigmoid(y W_T + b_T + 0)      (gate bias 0, as both references)
@@ -55,9 +55,14 @@ def uniform(low: float, high: float) -> nn.initializers.Initializer:
 
 
 def embed(x, embedding):
-  """(B, L, V) (soft) one-hot rows times the (V, E) embedding matrix: (B, L, E)."""
+  """(B, L, V) (soft) one-hot rows times the (V, E) embedding matrix, or (B, L) integer token ids looked up
+  in it: (B, L, E). For hard tokens the two are the same numbers (a one-hot row's product adds exact
+  zeros to E[token]); the lookup skips the B L V E multiply-adds, a quarter of SeqGAN's D on COCO."""
+  if jnp.issubdtype(x.dtype, jnp.integer) and x.ndim == 2:
+    return jnp.take(embedding, x, axis=0)
   if x.ndim != 3 or x.shape[-1] != embedding.shape[0]:
-    raise ValueError(f"expected (soft) one-hot sequences of shape (B, L, {embedding.shape[0]}), got {x.shape}")
+    raise ValueError(f"expected (soft) one-hot sequences of shape (B, L, {embedding.shape[0]}) or token ids "
+                     f"(B, L), got {x.shape}")
   return jnp.einsum("blv,ve->ble", x, embedding.astype(x.dtype))
 
 
@@ -107,7 +112,7 @@ class SeqGANDiscriminator(nn.Module):
   discriminator.py; hyperparameters from sequence_gan.py: embedding 64, widths 1-10, 15, 20 with
   100, 200 x 4, 100 x 5, 160, 160 filters, dropout keep probability 0.75).
 
-  __call__(x (B, L, V), example_ids (B,) = arange(B), *, train) -> (B, 1) logits of "real".
+  __call__(x (B, L, V) or token ids (B, L), example_ids (B,) = arange(B), *, train) -> (B, 1) logits of "real".
 
   The reference scores 2 classes, label [1, 0] for generated and [0, 1] for real sequences (dataloader.py),
   with a softmax; its reward is the softmax's real-class probability. This module keeps the same 2-class
@@ -152,7 +157,7 @@ class RelGANDiscriminator(nn.Module):
   `discriminator` (weilinie/RelGAN, models/rmc_vanilla.py; its layers from utils/ops.py; hyperparameters
   from run.py and the experiment scripts: total embedding 64, num_rep 64, dropout keep probability 0.75).
 
-  __call__(x (B, L, V), example_ids (B,) = arange(B), *, train) -> (B, num_rep) logits.
+  __call__(x (B, L, V) or token ids (B, L), example_ids (B,) = arange(B), *, train) -> (B, num_rep) logits.
 
   Representations (Sec. 2.3): the one embedding x @ E (B, L, embed_dim), E (V, embed_dim), is cut into
   num_rep consecutive column groups of embed_dim / num_rep (1 at the defaults): the reference's conv2d with

@@ -6,7 +6,7 @@ diversity for quality).
 
 Usage:
   python scripts/benchmarks/text_quality.py --suite=oracle [--seeds=0] [--workdir_root=/tmp/text]
-      [--cpu] [--output=table.md] [--plot=sweep.png] [--config.key=value ...]
+      [--cpu] [--output=table.md] [--plot=sweep.png] [--temperatures=0.5,...,1.5] [--config.key=value ...]
   python scripts/benchmarks/text_quality.py --suite=coco --coco_path=DIR [...]
 
 Suites:
@@ -132,7 +132,17 @@ def main(argv):
   parser.add_argument("--workdir_root", default=None, help="default: /tmp/text_SUITE")
   parser.add_argument("--output", default=None)
   parser.add_argument("--plot", default=None, help="PNG of the temperature sweep")
+  parser.add_argument("--temperatures", default=",".join(f"{t:g}" for t in TEMPERATURES),
+                      help="the sweep's temperatures (each an evaluation of every run and its MLE stage)")
   args, overrides = parser.parse_known_args(argv)
+  try:
+    temperatures = [float(t) for t in args.temperatures.split(",")]
+  except ValueError:
+    temperatures = []
+  if not temperatures or min(temperatures) <= 0:
+    print(f"error: --temperatures={args.temperatures!r}: expected a comma-separated list of numbers > 0",
+          file=sys.stderr)
+    return 2
   if args.suite == "coco":
     if not os.path.isdir(args.coco_path):
       print(f"error: --coco_path={args.coco_path!r}: expected a directory with train.txt and test.txt",
@@ -149,10 +159,10 @@ def main(argv):
       for row in sweep.collect(runs):
         rows.append({"gan": gan, **row})
         print(table([rows[-1]], args.suite).splitlines()[-1], flush=True)
-      sweeps[gan] = temperature_sweep(runs[0].workdir, TEMPERATURES)
+      sweeps[gan] = temperature_sweep(runs[0].workdir, temperatures)
       stage_end = mle_stage_checkpoint(runs[0].workdir)
       if stage_end is not None:  # the same G before its adversarial stage: the controlled baseline
-        sweeps[f"{gan} (MLE stage)"] = temperature_sweep(runs[0].workdir, TEMPERATURES, stage_end)
+        sweeps[f"{gan} (MLE stage)"] = temperature_sweep(runs[0].workdir, temperatures, stage_end)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
