@@ -77,7 +77,8 @@ def test_train_unfinished_trains_only_what_is_not_finished(monkeypatch, tmp_path
 
 
 def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, tmp_path):
-  """A finished run's sweep is reused; once the run has moved on (another step) it is evaluated again."""
+  """A finished run's sweep is reused, any subset of its temperatures too; a new temperature is evaluated;
+  once the run has moved on (another step) everything is evaluated again."""
   from gan import families, sampling  # pylint: disable=g-import-not-at-top
 
   class Evaluated(Exception):
@@ -93,7 +94,8 @@ def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, t
   kept = [{"temperature": t, "nll_test": t} for t in (0.5, 1.0)]
   (tmp_path / "temperature_sweep.json").write_text(json.dumps({"step": 500, "rows": kept}))
   assert text_quality.temperature_sweep(str(tmp_path), (0.5, 1.0)) == kept
-  with pytest.raises(Evaluated):  # other temperatures
+  assert text_quality.temperature_sweep(str(tmp_path), (1.0,)) == kept[1:]
+  with pytest.raises(Evaluated):  # another temperature
     text_quality.temperature_sweep(str(tmp_path), (0.5, 0.8))
   step["value"] = 600
   with pytest.raises(Evaluated):  # the run has moved on

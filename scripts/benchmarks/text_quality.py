@@ -49,29 +49,32 @@ QUALITY = {"oracle": "nll_oracle", "coco": "bleu_4"}
 def temperature_sweep(workdir: str, temperatures, step: int | None = None) -> list[dict]:
   """The run's checkpoint at `step` (default: the final one) evaluated (gan/families/text_evaluation.py)
   at each temperature; kept in WORKDIR/temperature_sweep.json (temperature_sweep_step_STEP.json for a
-  given step) with the step it evaluated and reused while the run has not moved on."""
+  given step) with the step it evaluated: a temperature already evaluated there is reused while the run
+  has not moved on, and only the others are evaluated (and added to the file)."""
   from gan import families, sampling  # pylint: disable=g-import-not-at-top
   config, _, game, state = sampling.load_run(workdir, step)
   name = "temperature_sweep.json" if step is None else f"temperature_sweep_step_{step}.json"
   path = os.path.join(workdir, name)
+  rows = {}
   if os.path.isfile(path):
     with open(path) as f:
       kept = json.load(f)
-    if kept.get("step") == int(state.step) and [r["temperature"] for r in kept["rows"]] == list(temperatures):
-      return kept["rows"]
-  family = families.get(config)
-  data = family.dataset(config).text
-  from gan.families import text_evaluation  # pylint: disable=g-import-not-at-top
-  rows = []
-  for t in temperatures:
-    with config.unlocked():
-      config.eval.temperature = float(t)
-    evaluator = text_evaluation.TextEvaluator(config, game, data, workdir)
-    rows.append({"temperature": float(t), **evaluator.evaluate_state(int(state.step), state,
-                                                                      write_files=False).metrics})
-  with open(path, "w") as f:
-    json.dump({"step": int(state.step), "rows": rows}, f, indent=1)
-  return rows
+    if kept.get("step") == int(state.step):
+      rows = {r["temperature"]: r for r in kept["rows"]}
+  missing = [float(t) for t in temperatures if float(t) not in rows]
+  if missing:
+    family = families.get(config)
+    data = family.dataset(config).text
+    from gan.families import text_evaluation  # pylint: disable=g-import-not-at-top
+    for t in missing:
+      with config.unlocked():
+        config.eval.temperature = t
+      evaluator = text_evaluation.TextEvaluator(config, game, data, workdir)
+      rows[t] = {"temperature": t, **evaluator.evaluate_state(int(state.step), state, write_files=False).metrics}
+    with open(path, "w") as f:
+      json.dump({"step": int(state.step), "rows": sorted(rows.values(), key=lambda r: r["temperature"])}, f,
+                indent=1)
+  return [rows[float(t)] for t in temperatures]
 
 
 def mle_stage_checkpoint(workdir: str) -> int | None:
