@@ -13,11 +13,14 @@ sequences (~47k batches) and gives D 5 x 3 such epochs after each G update; here
 a D pre-training step took ~12 s there and an adversarial step, whose 16 roll-outs of every prefix D
 scores, ~75 s, with two other runs sharing the CPU): 5,000 MLE steps (NLL_oracle is within 0.02 of its
 120-epoch value after 3,120), D pre-trained for 100 x 15 batches, 50 adversarial steps (a quarter of the
-reference's 200). On COCO (36 tokens, 35 prefixes to roll out) an idle 2-core CPU takes ~0.23 s per MLE
-step, ~9 s per D pre-training step and ~117 s per adversarial step, so `:coco,cpu` trains 4,000 MLE steps,
-50 D pre-training steps and 15 adversarial steps (~55 min).
-Result (`:oracle,cpu`, seed 0, 3,431 s): NLL_oracle 8.814 (8.980 after its MLE stage; published 8.736),
-NLL_test 8.936 (8.744); about on a temperature-tuned MLE's curve (docs/text.md).
+reference's 200). On COCO (36 tokens, 35 prefixes to roll out) an idle 2-core CPU takes ~0.27 s per MLE
+step, ~12 s per D pre-training step and ~82 s per adversarial step, so `:coco,cpu` trains 2,000 MLE steps
+(held-out NLL is lowest early: 4.38, 4.53, 4.74, 4.95 at 1,000 ... 4,000), 50 D pre-training steps and 15
+adversarial steps (~42 min).
+Results (seed 0): `:oracle,cpu`, 3,431 s: NLL_oracle 8.814 (8.980 after its MLE stage; published 8.736),
+NLL_test 8.936 (8.744); about on a temperature-tuned MLE's curve (docs/text.md). `:coco,cpu`, 3,218 s (another job
+sharing the CPU for ~28 min): BLEU-2..5 .747/.517/.320/.203 (.702/.461/.273/.164 after its MLE stage),
+Self-BLEU-2 .651, NLL_test 4.753 (4.529); docs/text.md.
 """
 from experiments import common
 

@@ -111,9 +111,11 @@ def plot(sweeps: dict[str, list[dict]], suite: str, path: str) -> None:
   for name, rows in sweeps.items():
     xs, ys = [r["nll_test"] for r in rows], [r[quality] for r in rows]
     style = "o-" if name == "mle" else "x:" if name.endswith("(MLE stage)") else "s--"
-    ax.plot(xs, ys, style, label=name, lw=2 if name == "mle" else 1.2)
+    single = len(rows) == 1  # a run evaluated at one temperature: a point, its temperature in the legend
+    ax.plot(xs, ys, style, label=f"{name}, T={rows[0]['temperature']:g}" if single else name,
+            lw=2 if name == "mle" else 1.2, ms=8 if single else 6)
     at_one = [r for r in rows if r["temperature"] == 1.0]
-    if at_one:
+    if at_one and not single:
       ax.annotate("T=1", (at_one[0]["nll_test"], at_one[0][quality]), fontsize=8, xytext=(4, 4),
                   textcoords="offset points")
   ax.set_xlabel("NLL_test (lower: more of the data covered)")
