@@ -5,9 +5,10 @@ Networks for Sentence Classification") and RelGAN's with multiple embedded repre
 
 Both read x (B, L, V): real sequences as one-hot rows, RelGAN's Gumbel-softmax samples as soft one-hots (rows
 on the simplex), and embed them as x @ E with E a (V, embed_dim) matrix: E[token] for a one-hot row, the
-convex combination of E's rows for a soft one; or x (B, L) integer token ids, looked up as E[x]. Then, per filter width k, a "VALID" convolution over time
-spanning the whole embedding (L - k + 1 outputs), ReLU and max-over-time pooling; the pooled features of all
-widths concatenated; one highway layer (Srivastava et al. 2015, "Highway Networks"):
+convex combination of E's rows for a soft one; or x (B, L) integer token ids, looked up as E[x]. Then, per
+filter width k, a "VALID" convolution over time spanning the whole embedding (L - k + 1 outputs), ReLU and
+max-over-time pooling; the pooled features of all widths concatenated; one highway layer (Srivastava et
+al. 2015, "Highway Networks"):
   z = t * relu(y W_H + b_H) + (1 - t) * y,   t = sigmoid(y W_T + b_T + 0)      (gate bias 0, as both references)
 dropout; a linear output. A filter wider than L raises a ValueError: the references' VALID convolutions and
 pooling windows of L - k + 1 need k <= L (SeqGAN's widths go up to 20 for its length-20 oracle data).
@@ -112,7 +113,8 @@ class SeqGANDiscriminator(nn.Module):
   discriminator.py; hyperparameters from sequence_gan.py: embedding 64, widths 1-10, 15, 20 with
   100, 200 x 4, 100 x 5, 160, 160 filters, dropout keep probability 0.75).
 
-  __call__(x (B, L, V) or token ids (B, L), example_ids (B,) = arange(B), *, train) -> (B, 1) logits of "real".
+  __call__(x (B, L, V) or token ids (B, L), example_ids (B,) = arange(B), *, train) -> (B, 1) logits of
+  "real".
 
   The reference scores 2 classes, label [1, 0] for generated and [0, 1] for real sequences (dataloader.py),
   with a softmax; its reward is the softmax's real-class probability. This module keeps the same 2-class
