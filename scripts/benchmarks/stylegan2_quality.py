@@ -4,9 +4,10 @@ truncation psi 1.0, 0.8, 0.6, 0.4 (scripts/evaluate.py --truncation; StyleGAN Se
 trades diversity, recall, for typicality, precision) and, with --ladder, the ablation ladder:
 
   DCGAN (the zoo's digits_dcgan / mnist_dcgan) -> style-based G (mapping network, modulated convolutions,
-  noise inputs) and residual D with no regularizer and no augmentation -> + lazy R1 -> + path-length
-  regularization and style mixing -> + ADA (the paper's full StyleGAN2-ADA; a rung the dataset's config
-  already is reuses the main run).
+  noise inputs) and residual D with no regularizer and no augmentation -> + lazy R1 -> + ADA (the ADA
+  paper's 32x32 `cifar` setting) -> + path-length regularization and style mixing (its `paper256`
+  setting). The rung the dataset's config already is (`:mnist` the third, `:digits` the fourth) reuses
+  the main run.
 
 Usage:
   python scripts/benchmarks/stylegan2_quality.py [--dataset=digits] [--ladder] [--seeds=0]
@@ -37,12 +38,13 @@ MAX_SECONDS = {"digits": 20 * 60, "mnist": 45 * 60}  # the time bars of the "pas
 # (rung name, workdir name, settings over experiments/stylegan2.py's), after the DCGAN rung. Every rung
 # states the keys it depends on, so the ladder is the same on a dataset whose config leaves some out; a
 # rung whose settings the config already has is the main run itself.
-PLAIN = (("r1.gamma", 0.0), ("path_length.weight", 0.0), ("style_mixing_prob", 0.0), ("augment.kind", "none"))
-PL_MIXING = (("path_length.weight", 2.0), ("style_mixing_prob", 0.9))
+NO_PL_MIXING = (("path_length.weight", 0.0), ("style_mixing_prob", 0.0))
+PLAIN = (("r1.gamma", 0.0), *NO_PL_MIXING, ("augment.kind", "none"))
 LADDER = (("style-based G, no reg., no aug.", "stylegan2_plain", PLAIN),
           ("+ R1", "stylegan2_r1", PLAIN[1:]),
-          ("+ path length, style mixing", "stylegan2_r1_pl", (*PL_MIXING, ("augment.kind", "none"))),
-          ("+ ADA", "stylegan2_r1_pl_ada", PL_MIXING))
+          ("+ ADA", "stylegan2_r1_ada", (*NO_PL_MIXING, ("augment.kind", "ada"))),
+          ("+ path length, style mixing", "stylegan2_r1_ada_pl",
+           (("path_length.weight", 2.0), ("style_mixing_prob", 0.9), ("augment.kind", "ada"))))
 
 
 def is_configured(config, settings) -> bool:
