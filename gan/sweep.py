@@ -233,6 +233,9 @@ def train_unfinished(config_path: str, seeds: list[int], overrides: list[str], s
   for run in runs:
     if not is_finished(run):
       execute(config_path, run.workdir, [*overrides, *run.overrides()])
+      if not is_finished(run):  # the CLI saved and exited 0 on a signal: the run is not finished
+        raise RunFailed(f"{run.workdir}: stopped before step {run.num_train_steps} (interrupted?); run the "
+                        "same command again to resume it")
   return runs
 
 

@@ -73,10 +73,14 @@ def test_text_table_puts_the_published_numbers_beside_the_runs(capsys):
 def test_train_unfinished_trains_only_what_is_not_finished(monkeypatch, tmp_path):
   calls = []
   monkeypatch.setattr(sweep, "execute", lambda config, workdir, overrides: calls.append((workdir, overrides)))
-  monkeypatch.setattr(sweep, "is_finished", lambda run: run.seed == 1)
+  monkeypatch.setattr(sweep, "is_finished", lambda run: run.seed == 1 or run.workdir in dict(calls))
   runs = sweep.train_unfinished("experiments/ring8.py", [0, 1], ["--config.num_train_steps=10"], str(tmp_path))
   assert [r.seed for r in runs] == [0, 1]
   assert calls == [(runs[0].workdir, ["--config.num_train_steps=10", *runs[0].overrides()])]
+  # A run the CLI stopped early (a signal: it saves and exits 0) is not taken as finished.
+  monkeypatch.setattr(sweep, "is_finished", lambda run: False)
+  with pytest.raises(sweep.RunFailed, match="seed_0: stopped before step 10 .* run the same command again"):
+    sweep.train_unfinished("experiments/ring8.py", [0], ["--config.num_train_steps=10"], str(tmp_path))
 
 
 def test_text_temperature_sweep_is_kept_for_the_step_it_evaluated(monkeypatch, tmp_path):
