@@ -1,8 +1,8 @@
 """StyleGAN2's training pieces (gan/families/stylegan2.py) against closed forms and direct computations: the
-lazy optimizer correction, G_ema's half-life, truncation, style mixing, the path-length penalty against a
-finite-difference Jacobian, lazy R1 through the augmentation, and sampling with --truncation. The family
-suite (tests/test_families.py) runs it under jit and pmap and resumes it bit for bit with `w_avg` and
-`pl_mean` in the state."""
+lazy optimizer correction, G_ema's half-life, truncation, style mixing, the path lengths against a
+finite-difference Jacobian and the penalty's gradient through its moving mean, lazy R1 through the
+augmentation, and sampling with --truncation. The family suite (tests/test_families.py) runs it under jit
+and pmap and resumes it bit for bit with `w_avg` and `pl_mean` in the state."""
 import functools
 import os
 import subprocess
@@ -114,6 +114,19 @@ def test_path_lengths_match_a_finite_difference_jacobian():
   per_example = grads.reshape(2, 2, *ws.shape[1:])[[0, 1], [0, 1]]  # example k's gradient wrt its own w
   want = np.sqrt(np.mean(np.sum(per_example ** 2, axis=2), axis=1))
   np.testing.assert_allclose(got, want, rtol=2e-2)
+
+
+def test_path_length_penalty_gradient_flows_through_the_moving_mean_as_the_reference():
+  """loss.py: pl_mean' = pl_mean.lerp(a.mean(), decay), not detached, so d/da_j of mean_i (a_i - pl_mean')^2 is
+  (2 / B) [(a_j - pl_mean') - decay mean_i (a_i - pl_mean')]; detaching it would drop the second term."""
+  lengths, pl_mean, decay = jnp.array([0.5, 1.0, 2.5, 4.0]), 1.5, 0.25
+  penalty, new_mean = stylegan2.path_length_penalty(lengths, pl_mean, decay)
+  a = np.asarray(lengths, np.float64)
+  want_mean = pl_mean + decay * (a.mean() - pl_mean)
+  np.testing.assert_allclose(new_mean, want_mean, rtol=1e-6)
+  np.testing.assert_allclose(penalty, np.mean((a - want_mean) ** 2), rtol=1e-6)
+  grads = jax.grad(lambda x: stylegan2.path_length_penalty(x, pl_mean, decay)[0])(lengths)
+  np.testing.assert_allclose(grads, 2 / len(a) * ((a - want_mean) - decay * np.mean(a - want_mean)), rtol=1e-5)
 
 
 def test_lazy_r1_is_the_gradient_penalty_of_the_real_images():

@@ -105,6 +105,15 @@ def path_lengths(synthesize, ws, noise):
   return jnp.sqrt(jnp.mean(jnp.sum(jnp.square(grads), axis=2), axis=1))
 
 
+def path_length_penalty(lengths, pl_mean, decay: float, axis_name=None):
+  """(E[(a - pl_mean')^2], pl_mean') for path lengths `lengths` (B,): pl_mean' = pl_mean + decay (E[a] -
+  pl_mean), E[a] over the global batch (StyleGAN2 Eq. 4; the reference's loss.py lerp). As in the reference,
+  the penalty's gradient also flows through E[a] inside pl_mean' (it is not detached there; only the
+  stored pl_mean is)."""
+  new_pl_mean = pl_mean + decay * (players.average_over_devices(jnp.mean(lengths), axis_name) - pl_mean)
+  return jnp.mean(jnp.square(lengths - new_pl_mean)), new_pl_mean
+
+
 @dataclasses.dataclass(frozen=True)
 class StyleGAN2Game:
   generator: nn.Module  # gan/models/stylegan2.py Generator: map(z, labels), synthesize(ws, example_ids, noise_mode)
@@ -224,9 +233,8 @@ class StyleGAN2Game:
     noise = players.local_rows(noise, local_pl, axis_name)
     noise_key = jax.random.split(key, 3)[2]  # the forward's own noise inputs
     lengths = path_lengths(lambda s: self._synthesize(g_params, collections, s, ids, noise_key), ws, noise)
-    mean = players.average_over_devices(jnp.mean(lengths), axis_name)
-    new_pl_mean = pl_mean + self.pl_decay * (lax.stop_gradient(mean) - pl_mean)
-    return self.pl_weight * jnp.mean(jnp.square(lengths - new_pl_mean)), new_pl_mean, w_avg
+    penalty, new_pl_mean = path_length_penalty(lengths, pl_mean, self.pl_decay, axis_name)
+    return self.pl_weight * penalty, new_pl_mean, w_avg
 
   def _g_phase(self, state, key, local_batch, axis_name, *, main: bool, reg: bool):
     """One G optimizer step: Gmain (`main`), Greg (`reg`) or both (Gboth)."""
