@@ -51,6 +51,18 @@ def test_lazy_correction_scales_learning_rate_and_raises_betas():
   np.testing.assert_allclose(updates["w"], [-lr / (np.sqrt(v) + 1e-8)], rtol=1e-5)
 
 
+@pytest.mark.parametrize("off", ["path_length.weight", "r1.gamma"])
+def test_the_lazy_correction_follows_the_interval_even_with_the_regularizer_off(off):
+  """training_loop.py keeps G_reg_interval 4 in the `cifar` setting, where path length is off, so G's Adam
+  runs at lr 0.0025 * 4/5: the interval, not the weight, sets the correction. Adam's first update with
+  beta1 = 0 is -lr * sign(gradient), which shows each player's learning rate (the smoke config's interval
+  2 for both: 2/3 of 0.0025)."""
+  game = tiny(**{off: 0.0})[2]
+  for optimizer in (game.g_optimizer, game.d_optimizer):
+    updates, _ = optimizer.update({"w": jnp.array([3.0])}, optimizer.init({"w": jnp.zeros(1)}))
+    np.testing.assert_allclose(updates["w"], [-0.0025 * 2 / 3], rtol=1e-5)
+
+
 def test_ema_half_life():
   batch = 64
   beta = float(stylegan2.ema_beta(1e9, batch, ema_kimg=20.0, ema_rampup=0.0))

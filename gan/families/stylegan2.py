@@ -17,8 +17,9 @@ One train step is one of the reference's iterations, its four phases in order, e
 The lazy phases are optimizer steps of their own with the players' Adam; with k > 1 (the reference's
 lazy regularization, StyleGAN2 Appendix B) that Adam's learning rate is multiplied by c = k / (k + 1) and
 its betas raised to the power c, so that the main and regularization steps together move as one step
-would. `every` = 1 adds the regularizer to the main loss instead, without the correction (the
-reference's "Gboth"/"Dboth" phases).
+would; as in the reference, that follows `every` even when the regularizer's weight is 0 (its `cifar`
+setting: no path length, G's Adam still corrected for an interval of 4). `every` = 1 adds the regularizer
+to the main loss instead, without the correction (the reference's "Gboth"/"Dboth" phases).
 
 G's forward in training (mapping network, Sec. 2 of StyleGAN): w = mapping(z, class), broadcast to every
 layer; with probability `style_mixing_prob` (0.9) the whole batch switches at one layer drawn uniformly in
@@ -442,8 +443,11 @@ class StyleGAN2Family(ImageFamily):
                                    mapping_lr_multiplier=m.mapping_lr_multiplier, **common)
     discriminator = networks.Discriminator(architecture=m.d_architecture, mbstd_group_size=m.mbstd_group_size,
                                            mbstd_num_channels=m.mbstd_num_channels, **common)
-    g_every = config.path_length.every if config.path_length.weight else 1
-    d_every = config.r1.every if config.r1.gamma else 1
+    # The reference's training_loop.py splits a player's iteration into a main and a lazy regularization
+    # phase whenever its interval is set (G 4, D 16 by default), whatever the regularizer's weight (the
+    # `cifar` setting turns path length off and keeps G's interval), so the interval alone decides its
+    # Adam's correction; `every` = 1 is its "both" phase (interval None): no correction.
+    g_every, d_every = config.path_length.every, config.r1.every
     aug = factory.augmentation(config)  # no consistency terms: the config has no `regularizers`
     return StyleGAN2Game(
         generator=generator, discriminator=discriminator,
