@@ -69,6 +69,8 @@ RULES = [
     ("digits_dcgan", {"model.generator.hidden": (8,)}, "model.generator.hidden is not a key of the 'dcgan' generator"),
     ("ring8", {"model.generator.hidden": (16, -1)}, "model.generator.hidden=(16, -1) is not valid: expected a tuple"),
     ("ring8", {"model.discriminator.activation": "gelu2"}, "model.discriminator.activation='gelu2' is not valid"),
+    ("digits_dcgan", {"model.discriminator.name": "standard_cnn", "model.discriminator.leaky_slope": -0.1},
+     "model.discriminator.leaky_slope=-0.1 is not valid: expected a number in"),
     ("digits_dcgan", {"model.discriminator.spectral_norm": 1}, "model.discriminator.spectral_norm=1 is not valid: "
      "expected True or False"),
     ("digits_cond_dcgan", {"model.generator.conditioning": "film"}, "model.generator.conditioning='film' is not valid"),

@@ -85,6 +85,42 @@ def test_bench_network_widths():
   assert [params[f"ConvTranspose_{i}"]["kernel"].shape[-1] for i in range(3)] == [256, 128, 64]
 
 
+def test_standard_cnn_discriminator_is_the_sngan_papers_table_3b():
+  """Miyato et al. 2018, Table 3b at 32x32x3, width 64: 3x3/1 64, 4x4/2 64, 3x3/1 128, 4x4/2 128, 3x3/1 256,
+  4x4/2 256, 3x3/1 512, Dense; 2,935,873 parameters counted by hand (kernel k*k*in*out plus bias out)."""
+  d = dcgan.StandardCNNDiscriminator(width=64, spectral_norm=True)
+  x = jnp.zeros((2, 32, 32, 3))
+  variables = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0), x, None, train=False))
+  params = variables["params"]
+  convs = [params[f"Conv_{i}"]["kernel"].shape for i in range(7)]
+  assert convs == [(3, 3, 3, 64), (4, 4, 64, 64), (3, 3, 64, 128), (4, 4, 128, 128), (3, 3, 128, 256),
+                   (4, 4, 256, 256), (3, 3, 256, 512)]
+  assert params["Dense_0"]["kernel"].shape == (4 * 4 * 512, 1)
+  layers = [(3, 3, 64), (64, 4, 64), (64, 3, 128), (128, 4, 128), (128, 3, 256), (256, 4, 256), (256, 3, 512)]
+  want = sum(k * k * cin * cout + cout for cin, k, cout in layers) + 4 * 4 * 512 + 1
+  assert sum(np.prod(p.shape) for p in jax.tree.leaves(params)) == want == 2_935_873
+  assert len(variables["spectral"]) == 8  # every conv and the dense layer spectrally normalized
+  logits, _ = d.apply(jax.tree.map(lambda s: jnp.full(s.shape, 0.01, s.dtype), variables), x + 1.0, None,
+                      train=True, mutable=["spectral"])
+  assert logits.shape == (2,)
+
+
+def test_standard_cnn_discriminator_slope_and_stride_two_layers():
+  """LeakyReLU(0.1) by default (the paper's), and one stride-2 conv per halving at any resolution."""
+  d = dcgan.StandardCNNDiscriminator(width=2)
+  x = -jnp.ones((1, 16, 16, 1))
+  variables = d.init(jax.random.PRNGKey(0), x, None, train=False)
+  ones = jax.tree.map(jnp.ones_like, variables)  # every conv: sum over its window plus 1
+  _, state = d.apply(ones, x, None, train=False, capture_intermediates=lambda m, _: isinstance(m, nn.Conv),
+                     mutable=["intermediates"])
+  features = {k: v["__call__"][0] for k, v in state["intermediates"].items() if k.startswith("Conv_")}
+  assert [features[f"Conv_{i}"].shape[1:] for i in range(5)] == [(16, 16, 2), (8, 8, 2), (8, 8, 4), (4, 4, 4),
+                                                                  (4, 4, 8)]
+  # Conv_0 at an interior pixel: 9 inputs of -1 plus the bias 1 = -8; the next conv sees 0.1 * -8 each.
+  np.testing.assert_allclose(features["Conv_0"][0, 4, 4], -8.0)
+  np.testing.assert_allclose(features["Conv_1"][0, 1, 1], 16 * 2 * (0.1 * -8.0) + 1.0, rtol=1e-6)
+
+
 @pytest.mark.parametrize("resolution", [4, 12, 48])
 def test_dcgan_rejects_other_resolutions(resolution):
   with pytest.raises(ValueError, match="power-of-two"):

@@ -65,6 +65,8 @@ def _validate_model_keys(config, player: str, cls):
     cv.int_sequence(config, f"{prefix}.hidden", 1)
   if "activation" in section:
     cv.choice(config, f"{prefix}.activation", tuple(mlp.ACTIVATIONS))
+  if "leaky_slope" in section:
+    cv.number_in(config, f"{prefix}.leaky_slope", 0.0, 1.0, closed_high=True)
   if "spectral_norm" in section:
     cv.boolean(config, f"{prefix}.spectral_norm")
 

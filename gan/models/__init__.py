@@ -12,7 +12,8 @@ from gan.models import biggan_deep, conditioning, dcgan, mlp, resnet
 GENERATORS = {"mlp": mlp.MLPGenerator, "dcgan": dcgan.DCGANGenerator, "resnet": resnet.ResNetGenerator,
               "biggan_deep": biggan_deep.BigGANDeepGenerator}
 DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator,
-                  "resnet": resnet.ResNetDiscriminator, "biggan_deep": biggan_deep.BigGANDeepDiscriminator}
+                  "standard_cnn": dcgan.StandardCNNDiscriminator, "resnet": resnet.ResNetDiscriminator,
+                  "biggan_deep": biggan_deep.BigGANDeepDiscriminator}
 # The `conditioning` values each family supports (gan/models/conditioning.py).
 GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": conditioning.GENERATOR_CONDITIONING,
                           "resnet": (*conditioning.GENERATOR_CONDITIONING, "biggan"),

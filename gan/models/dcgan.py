@@ -7,7 +7,9 @@ D: log2(R)-2 stride-2 4x4 convs doubling the width, each followed by BN (not on 
 LeakyReLU(0.2), down to 4x4; then Dense -> 1.
 `norm` swaps BN for another normalization and `spectral_norm` normalizes every weight
 (gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py).
-With `width=64` at 32x32 this is exactly the benchmark network of experiments/bench_dcgan32.py.
+With `width=64` at 32x32 this is exactly the benchmark network of experiments/bench_dcgan32.py, and the
+generator is the "standard CNN" generator of Miyato et al. 2018 (Table 3a), whose discriminator is
+`StandardCNNDiscriminator` below.
 """
 from __future__ import annotations
 
@@ -79,6 +81,39 @@ class DCGANDiscriminator(nn.Module):
       if i > 0:
         h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name)
       h = nn.leaky_relu(h, 0.2)
+    return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
+                              num_classes=self.num_classes, spectral_norm=self.spectral_norm,
+                              train=train)
+
+
+class StandardCNNDiscriminator(nn.Module):
+  """The "standard CNN" discriminator of Miyato et al. 2018 ("Spectral Normalization for GANs", Table 3b;
+  after Radford et al.'s DCGAN): per resolution down to 4x4 a 3x3 stride-1 conv and a 4x4 stride-2 conv of
+  the same width, doubling from `width` (the first conv's channels) each time, then a last 3x3 stride-1
+  conv of twice the last width, LeakyReLU(`leaky_slope`, 0.1 in the paper) after every conv; Dense -> 1.
+  At 32x32 with width 64 the widths are the paper's 64, 64, 128, 128, 256, 256, 512. (chainer-gan-lib's
+  SNDCGANDiscriminator doubles at the stride-2 convs instead and keeps chainer's slope 0.2.) `norm`
+  (none in the paper) follows every conv but the first, as in DCGANDiscriminator."""
+  width: int = 64
+  conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py)
+  norm: str = "none"  # batch | layer | instance | none (gan/models/normalization.py); not on conv 1
+  spectral_norm: bool = False
+  leaky_slope: float = 0.1
+  num_classes: int | None = None
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, labels=None, *, train: bool = True):
+    n = num_resamplings(x.shape[1])
+    layers = [(self.width * 2 ** (i // 2), (3, 3) if i % 2 == 0 else (4, 4), 1 + i % 2) for i in range(2 * n)]
+    layers.append((self.width * 2 ** n, (3, 3), 1))
+    h = x
+    for i, (features, kernel, stride) in enumerate(layers):
+      conv = nn.Conv(features, kernel, strides=(stride, stride), padding="SAME")
+      h = weight_layer(conv, spectral_norm=self.spectral_norm, train=train)(h)
+      if i > 0:
+        h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name)
+      h = nn.leaky_relu(h, self.leaky_slope)
     return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
                               num_classes=self.num_classes, spectral_norm=self.spectral_norm,
                               train=train)
