@@ -16,7 +16,9 @@ Usage:
 
 The default workdir root is the zoo's (scripts/benchmarks/zoo.py), so the DCGAN rung reuses the zoo's
 run. Columns as the zoo's table (classes covered, FD, IS, precision, recall in the digit classifier's
-feature space; wall-clock of the CLI run). --figure: one row of samples per psi.
+feature space; wall-clock of the CLI run). --figure: one row of samples per psi. The truncation table
+(printed, and --output) and the figure are written once the main run is scored; with --ladder the
+ladder's table is added when its runs have finished.
 """
 from __future__ import annotations
 
@@ -120,6 +122,11 @@ def main(argv):
                          "wall_clock_s": first["wall_clock_s"] if psi == 1.0 else None,
                          **truncated_eval(first["workdir"], first["step"], psi)})
     text = "Truncation (G_ema, seed " + str(seeds[0]) + "):\n\n" + zoo.table(sweep_rows, args.dataset, MAX_SECONDS[args.dataset])
+    # The main run's results are out before the ladder's hours of training start.
+    print(text, flush=True)
+    write(args.output, text)
+    if args.figure:
+      truncation_figure(main_rows[0]["workdir"], sweep_rows, args.dataset, args.figure)
     if args.ladder:
       dcgan = "digits_dcgan" if args.dataset == "digits" else "mnist_dcgan"
       ladder_rows = [{**row, "experiment": f"DCGAN ({dcgan})"} for row in
@@ -130,17 +137,19 @@ def main(argv):
         rows = main_rows if is_configured(base, settings) else train(
             name, config, seeds, [*overrides, *(f"--config.{k}={v}" for k, v in settings)], root)
         ladder_rows += [{**row, "experiment": label} for row in rows]
-      text += "\n\nAblation ladder:\n\n" + zoo.table(ladder_rows, args.dataset, MAX_SECONDS[args.dataset])
+      ladder = "Ablation ladder:\n\n" + zoo.table(ladder_rows, args.dataset, MAX_SECONDS[args.dataset])
+      print("\n" + ladder)
+      write(args.output, text + "\n\n" + ladder)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  print(text)
-  if args.output:
-    with open(args.output, "w") as f:
-      f.write(text + "\n")
-  if args.figure:
-    truncation_figure(main_rows[0]["workdir"], sweep_rows, args.dataset, args.figure)
   return 0
+
+
+def write(path: str | None, text: str) -> None:
+  if path:
+    with open(path, "w") as f:
+      f.write(text + "\n")
 
 
 if __name__ == "__main__":
