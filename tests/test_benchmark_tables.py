@@ -45,8 +45,12 @@ def test_stylegan2_ladder_rungs_are_explicit_and_reuse_the_main_run_only_where_i
             if stylegan2_quality.is_configured(config, settings)]
   assert reused("digits") == ["stylegan2_r1_ada_pl"]
   assert reused("mnist") == ["stylegan2_r1_ada"]
-  plain = dict(stylegan2_quality.PLAIN)
-  assert plain == {"r1.gamma": 0.0, "path_length.weight": 0.0, "style_mixing_prob": 0.0, "augment.kind": "none"}
+  rungs = [dict(settings) for _, _, settings in stylegan2_quality.LADDER]
+  off = {"path_length.weight": 0.0, "path_length.every": 1, "style_mixing_prob": 0.0}
+  assert rungs[0] == {"r1.gamma": 0.0, "r1.every": 1, **off, "augment.kind": "none"}  # no lazy phase left
+  assert rungs[1] == {**off, "augment.kind": "none"} and rungs[2] == {**off, "augment.kind": "ada"}
+  assert rungs[3] == {"path_length.weight": 2.0, "path_length.every": 4, "style_mixing_prob": 0.9,
+                      "augment.kind": "ada"}
   no_ada = stylegan2_quality.experiment_config("mnist")
   no_ada.augment.kind = "none"
   assert not stylegan2_quality.is_configured(no_ada, stylegan2_quality.LADDER[2][2])

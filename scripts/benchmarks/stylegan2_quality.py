@@ -40,13 +40,15 @@ MAX_SECONDS = {"digits": 20 * 60, "mnist": 45 * 60}  # the time bars of the "pas
 # (rung name, workdir name, settings over experiments/stylegan2.py's), after the DCGAN rung. Every rung
 # states the keys it depends on, so the ladder is the same on a dataset whose config leaves some out; a
 # rung whose settings the config already has is the main run itself.
-NO_PL_MIXING = (("path_length.weight", 0.0), ("style_mixing_prob", 0.0))
-PLAIN = (("r1.gamma", 0.0), *NO_PL_MIXING, ("augment.kind", "none"))
-LADDER = (("style-based G, no reg., no aug.", "stylegan2_plain", PLAIN),
-          ("+ R1", "stylegan2_r1", PLAIN[1:]),
+# A regularizer that is off has no lazy phase (`every` 1), so its player's Adam is not corrected for one.
+NO_PL_MIXING = (("path_length.weight", 0.0), ("path_length.every", 1), ("style_mixing_prob", 0.0))
+NO_R1 = (("r1.gamma", 0.0), ("r1.every", 1))
+LADDER = (("style-based G, no reg., no aug.", "stylegan2_plain", (*NO_R1, *NO_PL_MIXING, ("augment.kind", "none"))),
+          ("+ R1", "stylegan2_r1", (*NO_PL_MIXING, ("augment.kind", "none"))),
           ("+ ADA", "stylegan2_r1_ada", (*NO_PL_MIXING, ("augment.kind", "ada"))),
           ("+ path length, style mixing", "stylegan2_r1_ada_pl",
-           (("path_length.weight", 2.0), ("style_mixing_prob", 0.9), ("augment.kind", "ada"))))
+           (("path_length.weight", 2.0), ("path_length.every", 4), ("style_mixing_prob", 0.9),
+            ("augment.kind", "ada"))))
 
 
 def is_configured(config, settings) -> bool:
