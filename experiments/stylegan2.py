@@ -23,7 +23,7 @@ adjustment sped up (20 kimg) so p can move within the run, except gamma: 1 on th
 (Mescheder et al.'s and the zoo's r1), as the rule's 0.0002 at 8x8 let G collapse (docs/stylegan2.md).
 MNIST also takes the rule's batch (32) and, as the 32x32 `cifar` setting, no path length or style mixing.
 Results (seed 0, 2-core CPU): digits, 4,000 steps, 2,041 s (shared with another run): 10/10 classes,
-digits FD 16.0, precision 0.490, recall 0.722; MNIST, 4,500 steps, 2,635 s: 10/10 classes, MNIST FD 14.3,
+digits FD 16.0, precision 0.490, recall 0.722; MNIST, 4,500 steps, 2,635-2,828 s: 10/10 classes, MNIST FD 14.3,
 precision 0.608, recall 0.512; truncation sweeps in docs/stylegan2.md. CIFAR-10 not measured yet.
 """
 import ml_collections
