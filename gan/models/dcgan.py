@@ -63,6 +63,22 @@ class DCGANGenerator(nn.Module):
     return jnp.tanh(layer(ConvSame(self.channels, (3, 3), name="Conv_0"))(h))
 
 
+def conv_discriminator(module: nn.Module, x, labels, layers, *, slope: float, train: bool):
+  """The body both convolutional discriminators share, called inside `module`'s `nn.compact` method (layers
+  auto-named in it, Conv_0, Conv_1, ...): per (features, kernel, stride) of `layers` a SAME-padded conv
+  (spectrally normalized with `module.spectral_norm`), `module.norm` after every conv but the first, and
+  LeakyReLU(`slope`); then the flattened features through `discriminator_head` (Dense -> 1, conditioning)."""
+  h = x
+  for i, (features, kernel, stride) in enumerate(layers):
+    conv = nn.Conv(features, kernel, strides=(stride, stride), padding="SAME")
+    h = weight_layer(conv, spectral_norm=module.spectral_norm, train=train)(h)
+    if i > 0:
+      h = normalize(h, kind=module.norm, train=train, axis_name=module.axis_name)
+    h = nn.leaky_relu(h, slope)
+  return discriminator_head(module, h.reshape(h.shape[0], -1), labels, conditioning=module.conditioning,
+                            num_classes=module.num_classes, spectral_norm=module.spectral_norm, train=train)
+
+
 class DCGANDiscriminator(nn.Module):
   width: int = 64  # channels of the first conv; doubled by each later stride-2 conv
   conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py)
@@ -73,17 +89,8 @@ class DCGANDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, labels=None, *, train: bool = True):
-    n = num_resamplings(x.shape[1])
-    h = x
-    for i in range(n):
-      conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), padding="SAME")
-      h = weight_layer(conv, spectral_norm=self.spectral_norm, train=train)(h)
-      if i > 0:
-        h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name)
-      h = nn.leaky_relu(h, 0.2)
-    return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
-                              num_classes=self.num_classes, spectral_norm=self.spectral_norm,
-                              train=train)
+    layers = [(self.width * 2 ** i, (4, 4), 2) for i in range(num_resamplings(x.shape[1]))]
+    return conv_discriminator(self, x, labels, layers, slope=0.2, train=train)
 
 
 class StandardCNNDiscriminator(nn.Module):
@@ -107,13 +114,4 @@ class StandardCNNDiscriminator(nn.Module):
     n = num_resamplings(x.shape[1])
     layers = [(self.width * 2 ** (i // 2), (3, 3) if i % 2 == 0 else (4, 4), 1 + i % 2) for i in range(2 * n)]
     layers.append((self.width * 2 ** n, (3, 3), 1))
-    h = x
-    for i, (features, kernel, stride) in enumerate(layers):
-      conv = nn.Conv(features, kernel, strides=(stride, stride), padding="SAME")
-      h = weight_layer(conv, spectral_norm=self.spectral_norm, train=train)(h)
-      if i > 0:
-        h = normalize(h, kind=self.norm, train=train, axis_name=self.axis_name)
-      h = nn.leaky_relu(h, self.leaky_slope)
-    return discriminator_head(self, h.reshape(h.shape[0], -1), labels, conditioning=self.conditioning,
-                              num_classes=self.num_classes, spectral_norm=self.spectral_norm,
-                              train=train)
+    return conv_discriminator(self, x, labels, layers, slope=self.leaky_slope, train=train)
