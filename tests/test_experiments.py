@@ -93,6 +93,23 @@ def test_zoo_experiment_runs_one_compiled_step_with_its_optimizers_and_clip(name
       assert moved == pytest.approx(first_step_size(optim), rel=0.02), (player, optim.name)
 
 
+def test_sngan_mnist_trains_the_standard_cnn():
+  """sngan:mnist (the standard CNN) differs from its digits config in more than size: one step on the 8x8
+  digits in its place."""
+  config = importlib.import_module("experiments.sngan").get_config("mnist")
+  config.update_from_flattened_dict(ZOO_SMALL)
+  config.data.update(name="digits", image_size=0, channels=0)
+  config.eval.feature_net = ""
+  run = setup_run(config, jax.devices()[:1])
+  params = jax.device_get(run.initial_state(config.seed)).d_params
+  after, (metrics,) = run_steps(config, 1, devices=jax.devices()[:1])
+  assert all(np.isfinite(v) for v in metrics.values())
+  # the standard CNN at 8x8 (width 4): a 3x3 and a 4x4 stride-2 conv, then the last 3x3 conv of twice the width
+  kernels = {k: v["kernel"].shape for k, v in params.items() if k.startswith("Conv_")}
+  assert kernels == {"Conv_0": (3, 3, 1, 4), "Conv_1": (4, 4, 4, 4), "Conv_2": (3, 3, 4, 8)}
+  assert jax.tree.map(np.shape, after.d_params) == jax.tree.map(np.shape, params)
+
+
 @pytest.mark.parametrize("name", ["digits_cond_dcgan"])  # a conditional DCGAN, sampled by class
 def test_zoo_experiment_runs_two_steps_through_the_cli(tmp_path, name):
   result = run([f"--config=experiments/{name}.py", f"--workdir={tmp_path}", "--config.num_train_steps=2",
