@@ -11,14 +11,16 @@ trades diversity, recall, for typicality, precision) and, with --ladder, the abl
 
 Usage:
   python scripts/benchmarks/stylegan2_quality.py [--dataset=digits] [--ladder] [--seeds=0]
-      [--workdir_root=/tmp/zoo_DATASET] [--output=table.md] [--figure=PNG] [--config.key=value ...]
+      [--workdir_root=/tmp/zoo_DATASET] [--output=table.md] [--figure=PNG] [--ladder_figure=PNG]
+      [--config.key=value ...]
   python scripts/benchmarks/stylegan2_quality.py --dataset=mnist --mnist_path=MNIST_DIR [...]
 
 The default workdir root is the zoo's (scripts/benchmarks/zoo.py), so the DCGAN rung reuses the zoo's
 run. Columns as the zoo's table (classes covered, FD, IS, precision, recall in the digit classifier's
-feature space; wall-clock of the CLI run). --figure: one row of samples per psi. The truncation table
-(printed, and --output) and the figure are written once the main run is scored; with --ladder the
-ladder's table is added when its runs have finished.
+feature space; wall-clock of the CLI run). --figure: one row of samples per psi; --ladder_figure: one
+row per rung (G_ema, seed 0). The truncation table (printed, and --output) and the figure are written
+once the main run is scored; with --ladder the ladder's table and figure follow when its runs have
+finished.
 """
 from __future__ import annotations
 
@@ -106,6 +108,7 @@ def main(argv):
   parser.add_argument("--workdir_root", default=None, help="default: the zoo's, /tmp/zoo_DATASET")
   parser.add_argument("--output", default=None)
   parser.add_argument("--figure", default=None, help="PNG: samples at each truncation psi")
+  parser.add_argument("--ladder_figure", default=None, help="PNG: samples of each ladder rung (with --ladder)")
   args, overrides = parser.parse_known_args(argv)
   if args.dataset == "mnist":
     if not os.path.isdir(args.mnist_path):
@@ -142,6 +145,9 @@ def main(argv):
       ladder = "Ablation ladder:\n\n" + zoo.table(ladder_rows, args.dataset, MAX_SECONDS[args.dataset])
       print("\n" + ladder)
       write(args.output, text + "\n\n" + ladder)
+      if args.ladder_figure:
+        zoo.sample_figure([(row["experiment"], row["workdir"], row) for row in ladder_rows], args.dataset,
+                          args.ladder_figure)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
