@@ -56,6 +56,41 @@ def test_stylegan2_ladder_rungs_are_explicit_and_reuse_the_main_run_only_where_i
   assert not stylegan2_quality.is_configured(no_ada, stylegan2_quality.LADDER[2][2])
 
 
+def test_stylegan2_ladder_trains_each_rung_once_and_tabulates_and_draws_a_row_per_rung(monkeypatch, tmp_path):
+  """The ladder on MNIST: the DCGAN rung and the three rungs `:mnist` is not are trained (with their keys),
+  `+ ADA` is the main run; the table and --ladder_figure have one row per rung, in the ladder's order."""
+  trained, figures = [], []
+
+  def train(name, config, seeds, overrides, root):
+    trained.append((name, config, overrides))
+    return [{"experiment": name, "workdir": os.path.join(root, name), "seed": 0, "step": 10,
+             "wall_clock_s": 1.0, "eval/mnist_classes_covered": 10, "eval/mnist_fd": float(len(trained))}]
+  monkeypatch.setattr(stylegan2_quality, "train", train)
+  monkeypatch.setattr(stylegan2_quality, "truncated_eval", lambda workdir, step, psi: {"eval/mnist_fd": psi})
+  monkeypatch.setattr(stylegan2_quality.zoo, "sample_figure",
+                      lambda runs, dataset, path: figures.append((runs, dataset, path)))
+  (tmp_path / "mnist").mkdir()
+  assert stylegan2_quality.main(["--dataset=mnist", f"--mnist_path={tmp_path / 'mnist'}", "--ladder",
+                                 f"--workdir_root={tmp_path}", f"--output={tmp_path / 'out.md'}",
+                                 f"--ladder_figure={tmp_path / 'ladder.png'}"]) == 0
+  data = f"--config.data.path={tmp_path / 'mnist'}"
+  assert [(name, config) for name, config, _ in trained] == [
+      ("stylegan2", "experiments/stylegan2.py:mnist"), ("mnist_dcgan", "experiments/mnist_dcgan.py"),
+      ("stylegan2_plain", "experiments/stylegan2.py:mnist"), ("stylegan2_r1", "experiments/stylegan2.py:mnist"),
+      ("stylegan2_r1_ada_pl", "experiments/stylegan2.py:mnist")]
+  assert trained[0][2] == trained[1][2] == [data]
+  assert trained[3][2] == [data, "--config.path_length.weight=0.0", "--config.path_length.every=1",
+                           "--config.style_mixing_prob=0.0", "--config.augment.kind=none"]
+  (runs, dataset, path), = figures
+  labels = ["DCGAN (mnist_dcgan)", "style-based G, no reg., no aug.", "+ R1", "+ ADA", "+ path length, style mixing"]
+  assert [label for label, _, _ in runs] == labels and (dataset, path) == ("mnist", str(tmp_path / "ladder.png"))
+  assert [os.path.basename(workdir) for _, workdir, _ in runs] == [
+      "mnist_dcgan", "stylegan2_plain", "stylegan2_r1", "stylegan2", "stylegan2_r1_ada_pl"]
+  ladder = (tmp_path / "out.md").read_text().split("Ablation ladder:")[1].strip().splitlines()[2:]
+  assert [line.split(" | ")[0].lstrip("| ") for line in ladder] == labels
+  assert [line.split(" | ")[5] for line in ladder] == ["2.0", "3.0", "4.0", "1.0", "5.0"]  # FD: + ADA is run 1
+
+
 def test_text_table_puts_the_published_numbers_beside_the_runs(capsys):
   rows = [{"gan": "seqgan", "seed": 0, "step": 19920, "wall_clock_s": 600.0, "eval/nll_oracle": 8.5,
            "eval/nll_test": 6.9, "eval/unique_fraction": 1.0, "eval/copied_fraction": 0.0},
