@@ -121,6 +121,35 @@ def test_standard_cnn_discriminator_slope_and_stride_two_layers():
   np.testing.assert_allclose(features["Conv_1"][0, 1, 1], 16 * 2 * (0.1 * -8.0) + 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("make,channels", [  # channels at 16x16: G 4 * 2, D's first conv 4
+    (lambda a: dcgan.DCGANGenerator(resolution=32, channels=1, width=4, spectral_norm=True,
+                                    attention_resolution=a), 8),
+    (lambda a: dcgan.DCGANDiscriminator(width=4, norm="none", spectral_norm=True, attention_resolution=a), 4),
+    (lambda a: dcgan.StandardCNNDiscriminator(width=4, spectral_norm=True, attention_resolution=a), 4)])
+def test_dcgan_self_attention_placement_and_identity_at_init(make, channels):
+  """One SAGAN block (Zhang et al. 2019, Sec. 3) on the 16x16 features of a 32x32 model, reading the
+  output of the layer that reaches 16x16; gamma starts at 0, so at init the model with attention computes
+  exactly what the same weights compute without it, and a non-zero gamma changes the output."""
+  is_generator = isinstance(make(0), dcgan.DCGANGenerator)
+  x = jax.random.normal(jax.random.PRNGKey(2), (2, 8) if is_generator else (2, 32, 32, 1))
+  with_attention, without = make(16), make(0)
+  variables = with_attention.init(jax.random.PRNGKey(0), x, None, train=False)
+  attention_params = variables["params"]["SelfAttention_0"]
+  assert [k for k in variables["params"] if k.startswith("SelfAttention")] == ["SelfAttention_0"]
+  assert attention_params["theta"]["kernel"].shape[-2] == channels
+  _, state = with_attention.apply(variables, x, None, train=False, capture_intermediates=True,
+                                  mutable=["intermediates", "spectral", "batch_stats"])
+  assert state["intermediates"]["SelfAttention_0"]["__call__"][0].shape[1:3] == (16, 16)
+  plain = {c: {k: v for k, v in tree.items() if not k.startswith("SelfAttention")}
+           for c, tree in variables.items()}
+  np.testing.assert_array_equal(with_attention.apply(variables, x, None, train=False),
+                                without.apply(plain, x, None, train=False))
+  moved = jax.tree.map(lambda t: t, variables)
+  moved["params"]["SelfAttention_0"]["gamma"] = jnp.array(1.0)
+  assert float(jnp.abs(with_attention.apply(moved, x, None, train=False)
+                       - with_attention.apply(variables, x, None, train=False)).max()) > 1e-4
+
+
 @pytest.mark.parametrize("resolution", [4, 12, 48])
 def test_dcgan_rejects_other_resolutions(resolution):
   with pytest.raises(ValueError, match="power-of-two"):

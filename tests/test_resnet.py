@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan.models import resnet
+from gan.models import attention, resnet
 
 KEY = jax.random.PRNGKey(0)
 
@@ -66,7 +66,7 @@ def test_sngan_64_discriminator_downsamples_in_all_five_blocks():
 
 def test_self_attention_is_identity_at_init_and_matches_a_direct_computation():
   x = jax.random.normal(KEY, (2, 4, 4, 16))
-  block = resnet.SelfAttention()
+  block = attention.SelfAttention()
   variables = block.init(KEY, x, train=False)
   np.testing.assert_array_equal(block.apply(variables, x, train=False), x)  # gamma starts at 0
   params = {**variables["params"], "gamma": jnp.array(0.7)}

@@ -6,7 +6,10 @@ BN and ReLU; a 3x3 conv to the data's channels and tanh.
 D: log2(R)-2 stride-2 4x4 convs doubling the width, each followed by BN (not on the first) and
 LeakyReLU(0.2), down to 4x4; then Dense -> 1.
 `norm` swaps BN for another normalization and `spectral_norm` normalizes every weight
-(gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py).
+(gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py);
+`attention_resolution` > 0 inserts SAGAN's self-attention block (gan/models/attention.py) after G's
+layer that reaches that resolution and after D's first conv that reaches it (Zhang et al. 2019, Sec. 3;
+one block where the DCGAN-style PyTorch re-implementation heykeetae/Self-Attention-GAN puts two).
 With `width=64` at 32x32 this is exactly the benchmark network of experiments/bench_dcgan32.py, and the
 generator is the "standard CNN" generator of Miyato et al. 2018 (Table 3a), whose discriminator is
 `StandardCNNDiscriminator` below.
@@ -18,6 +21,7 @@ import math
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan.models.attention import SelfAttention
 from gan.models.conditioning import concat_label, discriminator_head
 from gan.models.normalization import normalize, weight_layer
 from gan.models.layers import ConvSame, ConvTranspose4x4Stride2
@@ -38,6 +42,7 @@ class DCGANGenerator(nn.Module):
   conditioning: str = "none"  # none | concat | cbn (gan/models/conditioning.py)
   norm: str = "batch"  # batch | layer | instance | none (gan/models/normalization.py)
   spectral_norm: bool = False
+  attention_resolution: int = 0  # 0: no self-attention
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -59,6 +64,8 @@ class DCGANGenerator(nn.Module):
       # == nn.ConvTranspose, faster on CPU (gan/models/layers.py)
       h = layer(ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}"))(h)
       h = nn.relu(norm(h))
+      if h.shape[1] == self.attention_resolution:
+        h = SelfAttention(self.spectral_norm)(h, train=train)
     # == nn.Conv, faster on CPU (gan/models/layers.py); the name keeps nn.Conv's parameter path
     return jnp.tanh(layer(ConvSame(self.channels, (3, 3), name="Conv_0"))(h))
 
@@ -67,14 +74,18 @@ def conv_discriminator(module: nn.Module, x, labels, layers, *, slope: float, tr
   """The body both convolutional discriminators share, called inside `module`'s `nn.compact` method (layers
   auto-named in it, Conv_0, Conv_1, ...): per (features, kernel, stride) of `layers` a SAME-padded conv
   (spectrally normalized with `module.spectral_norm`), `module.norm` after every conv but the first, and
-  LeakyReLU(`slope`); then the flattened features through `discriminator_head` (Dense -> 1, conditioning)."""
-  h = x
+  LeakyReLU(`slope`), with self-attention after the first conv whose output has
+  `module.attention_resolution`; then the flattened features through `discriminator_head` (Dense -> 1,
+  conditioning)."""
+  h, attended = x, False
   for i, (features, kernel, stride) in enumerate(layers):
     conv = nn.Conv(features, kernel, strides=(stride, stride), padding="SAME")
     h = weight_layer(conv, spectral_norm=module.spectral_norm, train=train)(h)
     if i > 0:
       h = normalize(h, kind=module.norm, train=train, axis_name=module.axis_name)
     h = nn.leaky_relu(h, slope)
+    if h.shape[1] == module.attention_resolution and not attended:
+      h, attended = SelfAttention(module.spectral_norm)(h, train=train), True
   return discriminator_head(module, h.reshape(h.shape[0], -1), labels, conditioning=module.conditioning,
                             num_classes=module.num_classes, spectral_norm=module.spectral_norm, train=train)
 
@@ -84,6 +95,7 @@ class DCGANDiscriminator(nn.Module):
   conditioning: str = "none"  # none | projection | acgan (gan/models/conditioning.py)
   norm: str = "batch"  # batch | layer | instance | none (gan/models/normalization.py); not on conv 1
   spectral_norm: bool = False
+  attention_resolution: int = 0  # 0: no self-attention
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -106,6 +118,7 @@ class StandardCNNDiscriminator(nn.Module):
   norm: str = "none"  # batch | layer | instance | none (gan/models/normalization.py); not on conv 1
   spectral_norm: bool = False
   leaky_slope: float = 0.1
+  attention_resolution: int = 0  # 0: no self-attention
   num_classes: int | None = None
   axis_name: str | None = None
 

@@ -14,8 +14,7 @@ D's down-sampling follows the authors' code (pfnet-research/sngan_projection, di
 five blocks down-sample, to 2x2 (snresnet_64.py); at 128 (snresnet_128.py), 256 (snresnet_256.py) and
 the other resolutions every block but the last, which stays at 4x4.
 `attention_resolution` > 0 inserts the self-attention block of Zhang et al. 2019, "Self-Attention
-GANs", Sec. 3 (query/key 1x1 convs to C/8, value to C/2, key and value 2x2 max-pooled as in their and
-BigGAN's code, output 1x1 conv scaled by gamma initialised at 0) after the block that reaches it.
+GANs", Sec. 3 (gan/models/attention.py) after the block that reaches it.
 `norm`, `spectral_norm` and `conditioning` as for every model (gan/models/normalization.py,
 gan/models/conditioning.py): SNGAN uses BN in G and SN in D; SAGAN and BigGAN add SN in G.
 """
@@ -24,9 +23,9 @@ from __future__ import annotations
 import math
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
+from gan.models.attention import SelfAttention
 from gan.models.conditioning import concat_label, discriminator_head
 from gan.models.normalization import normalize, weight_layer
 
@@ -51,29 +50,6 @@ def architecture(resolution: int):
     d_down = (True,) * n + (False,)
   g_in = 4 if resolution == 32 else min(16, 2 * g_out[0])
   return g_in, g_out, d_out, d_down
-
-
-class SelfAttention(nn.Module):
-  """x + gamma * o, o = conv1x1(softmax(theta phi^T) g) (Zhang et al. 2019, Eqs. 1-3)."""
-  spectral_norm: bool = False
-
-  @nn.compact
-  def __call__(self, x, *, train: bool):
-    n, h, w, c = x.shape
-
-    def conv(features, name):
-      return weight_layer(nn.Conv(features, (1, 1), use_bias=False, name=name),
-                          spectral_norm=self.spectral_norm, train=train)
-
-    def pool(t):
-      return nn.max_pool(t, (2, 2), strides=(2, 2))
-    theta = conv(max(1, c // 8), "theta")(x).reshape(n, h * w, -1)
-    phi = pool(conv(max(1, c // 8), "phi")(x)).reshape(n, h * w // 4, -1)
-    g = pool(conv(max(1, c // 2), "g")(x)).reshape(n, h * w // 4, -1)
-    attention = jax.nn.softmax(jnp.einsum("nqd,nkd->nqk", theta, phi), axis=-1)
-    o = conv(c, "o")(jnp.einsum("nqk,nkd->nqd", attention, g).reshape(n, h, w, -1))
-    gamma = self.param("gamma", nn.initializers.zeros, ())
-    return x + gamma * o
 
 
 def square_conv(features: int, size: int, *, spectral_norm: bool, train: bool):
