@@ -86,6 +86,26 @@ def test_conditional_generator_depends_on_the_label(kind):
   assert float(jnp.abs(out[0] - out[1]).max()) > 1e-3
 
 
+def test_dcgan_generator_with_biggan_conditioning_splits_z_as_biggans_generator():
+  """Brock et al. 2019, Sec. 3, as in the ResNet G: z (9) in 1 + 2 chunks of 3, the first into the Dense
+  layer; the BN before each transposed conv gains and shifts by orthogonal bias-free maps of [shared
+  embedding (6), its chunk]; the last BN is plain. Labels change the output from init."""
+  g = dcgan.DCGANGenerator(resolution=16, channels=1, width=4, conditioning="biggan", num_classes=10,
+                           spectral_norm=True, shared_embedding_dim=6)
+  z = jnp.tile(jax.random.normal(KEY, (1, 9)), (2, 1))
+  labels = jnp.array([3, 7])
+  variables = g.init(KEY, z, labels, train=False)
+  params = variables["params"]
+  assert params["Dense_0"]["kernel"].shape == (3, 4 * 4 * 16)
+  maps = {k: v["kernel"].shape for k, v in params.items() if k.startswith("Dense_") and k != "Dense_0"}
+  assert sorted(maps.values()) == [(9, 8), (9, 8), (9, 16), (9, 16)]  # gain and bias of the BNs of 16 and 8
+  assert params["shared_embedding"]["embedding"].shape == (10, 6)
+  assert [k for k in params if k.startswith("BatchNorm")] == ["BatchNorm_2"]  # the last BN keeps scale, bias
+  assert params["BatchNorm_2"]["scale"].shape == (4,)
+  out = g.apply(variables, z, labels, train=False)
+  assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4
+
+
 def test_unconditional_models_ignore_labels_and_keep_their_parameter_names():
   g = dcgan.DCGANGenerator(resolution=8, channels=1, width=8)
   d = dcgan.DCGANDiscriminator(width=8)

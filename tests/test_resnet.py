@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan.models import attention, resnet
+from gan.models import attention, conditioning, resnet
 
 KEY = jax.random.PRNGKey(0)
 
@@ -95,7 +95,7 @@ def test_biggan_hierarchical_latent_and_shared_embedding():
   class Conditions(nn.Module):
     @nn.compact
     def __call__(self, z, labels):
-      return resnet.biggan_conditions(z, labels, 3, 10, 5)
+      return conditioning.biggan_conditions(z, labels, 3, 10, 5)
   z = jnp.arange(20.0).reshape(2, 10)
   labels = jnp.array([4, 7])
   variables = Conditions().init(KEY, z, labels)

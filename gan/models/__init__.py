@@ -15,7 +15,7 @@ DISCRIMINATORS = {"mlp": mlp.MLPDiscriminator, "dcgan": dcgan.DCGANDiscriminator
                   "standard_cnn": dcgan.StandardCNNDiscriminator, "resnet": resnet.ResNetDiscriminator,
                   "biggan_deep": biggan_deep.BigGANDeepDiscriminator}
 # The `conditioning` values each family supports (gan/models/conditioning.py).
-GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": conditioning.GENERATOR_CONDITIONING,
+GENERATOR_CONDITIONING = {"mlp": ("none", "concat"), "dcgan": (*conditioning.GENERATOR_CONDITIONING, "biggan"),
                           "resnet": (*conditioning.GENERATOR_CONDITIONING, "biggan"),
                           "biggan_deep": (*conditioning.GENERATOR_CONDITIONING, "biggan")}
 DISCRIMINATOR_CONDITIONING = {name: conditioning.DISCRIMINATOR_CONDITIONING for name in DISCRIMINATORS}

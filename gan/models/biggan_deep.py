@@ -23,10 +23,10 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gan.models.attention import SelfAttention
-from gan.models.conditioning import concat_label, discriminator_head, require_labels
+from gan.models.conditioning import concat_label, discriminator_head, require_labels, shared_class_embedding
 from gan.models.normalization import normalize, weight_layer
-from gan.models.resnet import (ResNetDiscriminator, ResNetGenerator, architecture, downsample,
-                               shared_class_embedding, square_conv, upsample)
+from gan.models.resnet import (ResNetDiscriminator, ResNetGenerator, architecture, downsample, square_conv,
+                               upsample)
 
 BOTTLENECK = 4  # the channel ratio of the blocks' inner convs
 

@@ -6,7 +6,7 @@ Generator (`model.generator.conditioning`):
 - `cbn`: conditional batch norm, every BN's gain and bias predicted from the class (de Vries et al.
   2017, "Modulating early visual processing by language", Eq. 2; the cGAN form of Miyato & Koyama
   2018, Sec. 4.1); implemented in gan/models/normalization.py.
-- `biggan` (ResNet G only): BigGAN's shared class embedding and hierarchical z feeding every
+- `biggan` (ResNet and DCGAN G): BigGAN's shared class embedding and hierarchical z feeding every
   conditional BN through linear layers (Brock et al. 2019, Sec. 3; gan/models/resnet.py).
 Discriminator (`model.discriminator.conditioning`), on D's penultimate features phi(x):
 - `none`: logit = psi(phi(x)).
@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from gan.models.normalization import weight_layer
 
-GENERATOR_CONDITIONING = ("none", "concat", "cbn")  # + "biggan" for the ResNet generator
+GENERATOR_CONDITIONING = ("none", "concat", "cbn")  # + "biggan" for the ResNet and DCGAN generators
 DISCRIMINATOR_CONDITIONING = ("none", "projection", "acgan")
 CLASS_LOGITS = "class_logits"
 
@@ -62,3 +62,28 @@ def discriminator_head(module: nn.Module, features, labels, *, conditioning: str
     return logits + jnp.sum(embedding * features, axis=-1)
   module.sow("intermediates", CLASS_LOGITS, layer(nn.Dense(num_classes))(features))
   return logits
+
+
+def shared_class_embedding(labels, num_classes: int, embedding_dim: int):
+  """BigGAN's shared class embedding (Brock et al. 2019, Sec. 3), as BigGAN-PyTorch builds it: a plain
+  nn.Embedding, orthogonally initialised (init_weights, G_init='ortho') and not spectrally normalised
+  (only G's convs and linears are SN'd), so the class signal can grow during training.
+  Call inside a compact module."""
+  return nn.Embed(num_classes, embedding_dim, embedding_init=nn.initializers.orthogonal(),
+                  name="shared_embedding")(labels)
+
+
+def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_dim: int):
+  """BigGAN's hierarchical latent and shared embedding (Brock et al. 2019, Sec. 3 and Appendix B).
+
+  z is split into num_blocks + 1 chunks (the first takes any remainder); the first feeds the initial
+  Dense layer, and block i's conditional BNs see [shared_embedding(y), chunk i + 1].
+  Returns (first chunk, one condition vector per block).
+  """
+  size = z.shape[-1] // (num_blocks + 1)
+  if size == 0:
+    raise ValueError(f"BigGAN's hierarchical z needs z_dim >= {num_blocks + 1}, got {z.shape[-1]}")
+  first = z.shape[-1] - num_blocks * size
+  shared = shared_class_embedding(labels, num_classes, embedding_dim)
+  chunks = [z[:, first + i * size:first + (i + 1) * size] for i in range(num_blocks)]
+  return z[:, :first], [jnp.concatenate([shared, chunk], axis=-1) for chunk in chunks]

@@ -6,7 +6,9 @@ BN and ReLU; a 3x3 conv to the data's channels and tanh.
 D: log2(R)-2 stride-2 4x4 convs doubling the width, each followed by BN (not on the first) and
 LeakyReLU(0.2), down to 4x4; then Dense -> 1.
 `norm` swaps BN for another normalization and `spectral_norm` normalizes every weight
-(gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py);
+(gan/models/normalization.py); `conditioning` adds class conditioning (gan/models/conditioning.py; with
+`biggan` z is split as in BigGAN's ResNet G: its first chunk feeds the Dense layer and each BN before a
+transposed conv takes [shared class embedding, the next chunk], the last BN is unconditional);
 `attention_resolution` > 0 inserts SAGAN's self-attention block (gan/models/attention.py) after G's
 layer that reaches that resolution and after D's first conv that reaches it (Zhang et al. 2019, Sec. 3;
 one block where the DCGAN-style PyTorch re-implementation heykeetae/Self-Attention-GAN puts two).
@@ -22,7 +24,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gan.models.attention import SelfAttention
-from gan.models.conditioning import concat_label, discriminator_head
+from gan.models.conditioning import biggan_conditions, concat_label, discriminator_head
 from gan.models.normalization import normalize, weight_layer
 from gan.models.layers import ConvSame, ConvTranspose4x4Stride2
 
@@ -39,10 +41,11 @@ class DCGANGenerator(nn.Module):
   resolution: int = 32
   channels: int = 3
   width: int = 64  # channels of the last upsampling block; the 4x4 block has width * 2**(n-1)
-  conditioning: str = "none"  # none | concat | cbn (gan/models/conditioning.py)
+  conditioning: str = "none"  # none | concat | cbn | biggan (gan/models/conditioning.py)
   norm: str = "batch"  # batch | layer | instance | none (gan/models/normalization.py)
   spectral_norm: bool = False
   attention_resolution: int = 0  # 0: no self-attention
+  shared_embedding_dim: int = 128  # BigGAN's shared class embedding (conditioning="biggan")
   num_classes: int | None = None
   axis_name: str | None = None
 
@@ -51,19 +54,27 @@ class DCGANGenerator(nn.Module):
     n = num_resamplings(self.resolution)
     widths = [self.width * 2 ** (n - 1 - i) for i in range(n)]
 
-    def norm(h):
+    def norm(h, condition=None, conditioning=self.conditioning):
       return normalize(h, labels, kind=self.norm, train=train, axis_name=self.axis_name,
-                       conditioning=self.conditioning, num_classes=self.num_classes)
+                       conditioning=conditioning, num_classes=self.num_classes, condition=condition,
+                       spectral_norm=self.spectral_norm)
 
     def layer(m):
       return weight_layer(m, spectral_norm=self.spectral_norm, train=train)
+    conditions = [None] * n
+    if self.conditioning == "biggan":
+      z, conditions = biggan_conditions(z, labels, n, self.num_classes, self.shared_embedding_dim)
+    # (condition, conditioning) of each BN: one per transposed conv, before it, then the last one
+    # (unconditional under BigGAN's conditioning, as its G's last BN)
+    bns = [(c, self.conditioning) for c in conditions]
+    bns.append((None, "none" if self.conditioning == "biggan" else self.conditioning))
     z = concat_label(z, labels, self.num_classes, self.conditioning)
     h = layer(nn.Dense(4 * 4 * 2 * widths[0]))(z).reshape(z.shape[0], 4, 4, 2 * widths[0])
-    h = nn.relu(norm(h))
+    h = nn.relu(norm(h, *bns[0]))
     for i, w in enumerate(widths):
       # == nn.ConvTranspose, faster on CPU (gan/models/layers.py)
       h = layer(ConvTranspose4x4Stride2(w, name=f"ConvTranspose_{i}"))(h)
-      h = nn.relu(norm(h))
+      h = nn.relu(norm(h, *bns[i + 1]))
       if h.shape[1] == self.attention_resolution:
         h = SelfAttention(self.spectral_norm)(h, train=train)
     # == nn.Conv, faster on CPU (gan/models/layers.py); the name keeps nn.Conv's parameter path

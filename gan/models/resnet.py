@@ -26,7 +26,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gan.models.attention import SelfAttention
-from gan.models.conditioning import concat_label, discriminator_head
+from gan.models.conditioning import biggan_conditions, concat_label, discriminator_head
 from gan.models.normalization import normalize, weight_layer
 
 # resolution -> (G block output multipliers, D block output multipliers, D blocks that down-sample)
@@ -105,31 +105,6 @@ class ResNetGenerator(nn.Module):
     # The last BN is unconditional in SNGAN-projection's and BigGAN's generators.
     h = layer(nn.Conv(self.channels, (3, 3), padding="SAME"))(nn.relu(norm(h, conditioning="none")))
     return jnp.tanh(h)
-
-
-def shared_class_embedding(labels, num_classes: int, embedding_dim: int):
-  """BigGAN's shared class embedding (Brock et al. 2019, Sec. 3), as BigGAN-PyTorch builds it: a plain
-  nn.Embedding, orthogonally initialised (init_weights, G_init='ortho') and not spectrally normalised
-  (only G's convs and linears are SN'd), so the class signal can grow during training.
-  Call inside a compact module."""
-  return nn.Embed(num_classes, embedding_dim, embedding_init=nn.initializers.orthogonal(),
-                  name="shared_embedding")(labels)
-
-
-def biggan_conditions(z, labels, num_blocks: int, num_classes: int, embedding_dim: int):
-  """BigGAN's hierarchical latent and shared embedding (Brock et al. 2019, Sec. 3 and Appendix B).
-
-  z is split into num_blocks + 1 chunks (the first takes any remainder); the first feeds the initial
-  Dense layer, and block i's conditional BNs see [shared_embedding(y), chunk i + 1].
-  Returns (first chunk, one condition vector per block).
-  """
-  size = z.shape[-1] // (num_blocks + 1)
-  if size == 0:
-    raise ValueError(f"BigGAN's hierarchical z needs z_dim >= {num_blocks + 1}, got {z.shape[-1]}")
-  first = z.shape[-1] - num_blocks * size
-  shared = shared_class_embedding(labels, num_classes, embedding_dim)
-  chunks = [z[:, first + i * size:first + (i + 1) * size] for i in range(num_blocks)]
-  return z[:, :first], [jnp.concatenate([shared, chunk], axis=-1) for chunk in chunks]
 
 
 class ResNetDiscriminator(nn.Module):
