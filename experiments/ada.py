@@ -15,12 +15,12 @@ docs/zoo.md), by
   python scripts/benchmarks/zoo.py --experiments=ada --seeds=0,1,2
 No CIFAR-10 result.
 """
-from experiments import biggan, digits_cond_dcgan
+from experiments import biggan
 
 
 def get_config(dataset="digits"):
   dataset = dataset or "digits"
-  config = (digits_cond_dcgan if dataset == "mnist" else biggan).get_config(dataset)
+  config = biggan.get_config(dataset)
   config.augment.update(kind="ada", ada_target=0.6, ada_interval=4,
                         ada_kimg=20.0 if dataset == "digits" else 500.0)
   return config
