@@ -11,8 +11,9 @@ setting C of Table 1) at CPU-sized widths: the width-8 ResNet missed a class in 
 Measured result (digits, the shared 2-core CPU, 2,000 steps, seed 0, 242 s:
   10/10 classes, digits FD 77.5, IS 7.30, precision 0.310, recall 0.687; by
   python scripts/benchmarks/zoo.py --experiments=sngan --seeds=0
-and scripts/benchmarks/results/zoo_digits.md). MNIST (seed 0, 3,000 steps, 2,412 s on a 2-core AMD EPYC):
-  10/10 classes, mnist FD 16.2, IS 7.07, precision 0.500, recall 0.720; by
+and scripts/benchmarks/results/zoo_digits.md). MNIST (seed 0, 3,000 steps, 624 s on the 2-core CPU;
+  2,412 s and FD 16.2 on a 2.5x slower AMD EPYC): 10/10 classes, mnist FD 17.2, IS 7.08, precision 0.517,
+  recall 0.683; by
   python scripts/benchmarks/zoo.py --dataset=mnist --mnist_path=MNIST_DIR --experiments=sngan
 (docs/zoo.md). No CIFAR-10 result: no data or accelerator here.
 """
