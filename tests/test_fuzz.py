@@ -263,7 +263,8 @@ def test_fuzzed_command_line_runs_or_is_one_error_line_exit_2(tmp_path_factory, 
     # A key of another model reached the model class: TypeError "unexpected keyword argument 'activation'".
     ("ring8", {"data.name": "digits", "model.generator.name": "dcgan", "model.discriminator.name": "dcgan"},
      r"config.model.generator.activation is not a key of the 'dcgan' generator \(model.generator.name\), which "
-     "takes width, conditioning, norm, spectral_norm: start from an experiment written for that model"),
+     "takes width, conditioning, norm, spectral_norm, attention_resolution, shared_embedding_dim: start from an "
+     "experiment written for that model"),
     ("digits_dcgan", {"model.discriminator.nokey": 0}, "config.model.discriminator.nokey is not a key of the 'dcgan'"),
     # DCGAN/ResNet resolutions are powers of two: ValueError from the model.
     ("digits_dcgan", {"data.image_size": 12}, r"config.data.image_size=12 is not valid: expected a power of two"),
