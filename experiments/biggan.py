@@ -34,9 +34,7 @@ def get_config(dataset="digits"):
   config.model.discriminator.update(name="resnet", width=64, norm="none", spectral_norm=True,
                                     conditioning="projection")
   cifar10 = common.set_size(config, dataset, cifar10_steps=100000, digits_steps=6000, digits_width=32,
-                            mnist_steps=4000, mnist_width=32)
-  if dataset == "mnist":  # mnist_dcgan's nets with BigGAN's conditioning (docs/zoo.md)
-    config.model.generator.name = config.model.discriminator.name = "dcgan"
+                            mnist_steps=4000, mnist_width=32, mnist_nets="dcgan")
   # Self-attention at 16x16 in both players at 32x32 (CIFAR-10, MNIST); at 8x8 / 4x4 on the 8x8 digits.
   attention = (8, 4) if (dataset or "digits") == "digits" else (16, 16)
   config.model.generator.attention_resolution, config.model.discriminator.attention_resolution = attention

@@ -113,10 +113,11 @@ def set_dataset(config: ml_collections.ConfigDict, dataset: str) -> ml_collectio
 
 
 def set_size(config, dataset: str, *, cifar10_steps: int, digits_steps: int, digits_width: int,
-             mnist_steps: int, mnist_width: int, cifar10_z_dim: int = 128) -> bool:
+             mnist_steps: int, mnist_width: int, cifar10_z_dim: int = 128, mnist_nets: str = "") -> bool:
   """The paper's z_dim and length on CIFAR-10; on digits and MNIST z_dim 64 and a CPU-sized length and
   width of both players (`*_steps`, `*_width`; MNIST's sized so a run takes <= 30 min on 2 CPU cores,
-  docs/zoo.md). Returns whether `dataset` is CIFAR-10."""
+  docs/zoo.md), and on MNIST both players' model family `mnist_nets` when given (the paper's otherwise).
+  Returns whether `dataset` is CIFAR-10."""
   dataset = dataset or "digits"
   if dataset == "cifar10":
     config.model.z_dim = cifar10_z_dim
@@ -126,6 +127,8 @@ def set_size(config, dataset: str, *, cifar10_steps: int, digits_steps: int, dig
   config.model.z_dim = 64
   config.num_train_steps = steps
   config.model.generator.width = config.model.discriminator.width = width
+  if dataset == "mnist" and mnist_nets:
+    config.model.generator.name = config.model.discriminator.name = mnist_nets
   return False
 
 

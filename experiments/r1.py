@@ -29,7 +29,5 @@ def get_config(dataset="digits"):
   config.model.discriminator.update(name="resnet", width=64, norm="none")
   config.ema.decay = 0.999
   common.set_size(config, dataset, cifar10_steps=100000, digits_steps=3000, digits_width=32,
-                  mnist_steps=5000, mnist_width=32, cifar10_z_dim=256)
-  if dataset == "mnist":  # mnist_dcgan's nets (docs/zoo.md)
-    config.model.generator.name = config.model.discriminator.name = "dcgan"
+                  mnist_steps=5000, mnist_width=32, cifar10_z_dim=256, mnist_nets="dcgan")
   return config

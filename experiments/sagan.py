@@ -30,7 +30,5 @@ def get_config(dataset="digits"):
   config.model.generator.attention_resolution, config.model.discriminator.attention_resolution = attention
   config.ema.decay = 0.9999 if dataset == "cifar10" else 0.999
   common.set_size(config, dataset, cifar10_steps=100000, digits_steps=4000, digits_width=32,
-                  mnist_steps=5000, mnist_width=32)
-  if dataset == "mnist":  # mnist_dcgan's nets with SN and attention (docs/zoo.md)
-    config.model.generator.name = config.model.discriminator.name = "dcgan"
+                  mnist_steps=5000, mnist_width=32, mnist_nets="dcgan")
   return config
